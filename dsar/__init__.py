@@ -1,0 +1,144 @@
+"""dsar: a privacy rights request desk."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from dsar import config as settings
+from dsar import queue
+from dsar.config import ROOT
+from dsar.extensions import csrf, db, limiter, login_manager, migrate, rest_api, talisman
+
+CSP = {
+    "default-src": "'self'",
+    "img-src": "'self' data:",
+    "style-src": "'self'",
+    "script-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'none'",
+    "object-src": "'none'",
+}
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error pages, CLI."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(_instance_path()),
+    )
+    app.config.update(settings.from_env(instance=Path(app.instance_path)))
+    app.config.update(config or {})
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    from dsar.cli import register
+
+    register(app)
+    return app
+
+
+def _instance_path() -> Path:
+    import os
+
+    return Path(os.environ.get("DSAR_INSTANCE_PATH") or ROOT / "instance").resolve()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """WAL and a busy timeout let the web server and several workers share one SQLite file."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def _init_extensions(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "staff.login"
+    login_manager.session_protection = "strong"
+    limiter.init_app(app)
+    talisman.init_app(
+        app,
+        force_https=False,
+        content_security_policy=CSP,
+        frame_options="DENY",
+        referrer_policy="no-referrer",
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        strict_transport_security=app.config["DSAR_ENV"] == "production",
+    )
+    app.config.update(
+        API_TITLE="dsar",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    rest_api.init_app(app)
+    queue.init_app(app)
+    _init_logging()
+
+
+def _init_logging() -> None:
+    """Log dsar's own messages (ids and states only) to stderr; quiet the PDF renderer."""
+    logger = logging.getLogger("dsar")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    for noisy in ("weasyprint", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from dsar.api.views import blp as api_blp
+    from dsar.portal.views import bp as portal_bp
+    from dsar.staff.views import bp as staff_bp
+
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(staff_bp)
+    rest_api.register_blueprint(api_blp)
+    csrf.exempt(api_blp)
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            data = getattr(exc, "data", None) or {}
+            message = data.get("message") or exc.description
+            body = {"code": exc.code, "status": exc.name, "message": message}
+            if "messages" in data:
+                body["message"] = "The request body has errors; see 'errors'."
+                body["errors"] = data["messages"]
+            return body, exc.code
+        return render_template("errors/error.html", error=exc), exc.code
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception) -> Any:
+        app.logger.exception("unhandled error on %s %s", request.method, request.url_rule)
+        if request.path.startswith("/api/"):
+            return {
+                "code": 500,
+                "status": "Internal Server Error",
+                "message": "Something went wrong on our side.",
+            }, 500
+        return render_template("errors/error.html", error=None), 500

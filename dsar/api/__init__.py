@@ -1,0 +1,1 @@
+"""JSON API v1 for integrations (bearer API keys)."""

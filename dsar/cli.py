@@ -1,0 +1,78 @@
+"""`flask --app wsgi dsar ...`: accounts, API keys, data systems, the demo world."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from dsar.exceptions import ConfigFileError
+from dsar.models import Role
+from dsar.services import accounts, systems
+
+group = AppGroup("dsar", help="dsar administration.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(group)
+
+
+@group.command("create-user")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option(
+    "--password",
+    help="Prompted for when omitted; generated when left empty.",
+    prompt=True,
+    prompt_required=False,
+    hide_input=True,
+    default="",
+)
+def create_user(email: str, role: str, password: str) -> None:
+    """Create a staff account."""
+    generated = not password
+    password = password or secrets.token_urlsafe(18)
+    try:
+        user = accounts.create_user(email, Role(role), password)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {user.role.value} account {user.email}.")
+    if generated:
+        click.echo(f"Password (shown once): {password}")
+
+
+@group.command("create-api-key")
+@click.option("--name", default="integration", help="Who or what the key is for.")
+def create_api_key(name: str) -> None:
+    """Create an API key; the key is printed alone on the last line, once."""
+    key, secret = accounts.create_api_key(name)
+    click.echo(f"API key #{key.id} ({key.name}) created. Store it now; it is not shown again:")
+    click.echo(secret)
+
+
+@group.command("load-systems")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+def load_systems(path: Path) -> None:
+    """Register or update the data systems described in a TOML file."""
+    try:
+        report = systems.load_file(path)
+    except ConfigFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"added: {', '.join(report.added) or '-'}; updated: {', '.join(report.updated) or '-'}; "
+        f"unchanged: {', '.join(report.unchanged) or '-'}"
+    )
+
+
+@group.command("demo")
+@click.option("--people", default=3000, show_default=True)
+@click.option("--rebuild", is_flag=True, help="Rebuild the demo data systems from the seed.")
+def demo(people: int, rebuild: bool) -> None:
+    """Create the demo world: data systems, their registry entries and staff logins."""
+    from dsar.demo.seed import ensure_demo
+
+    for line in ensure_demo(people=people, rebuild=rebuild):
+        click.echo(line)

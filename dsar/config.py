@@ -1,0 +1,126 @@
+"""Read every setting from the environment, in one place.
+
+`SECRET_KEY`, `DATABASE_URL` and `REDIS_URL` keep their customary names; everything else
+dsar reads starts with `DSAR_`. Nothing else in the code reads the environment for settings.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the process must not start."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _intervals(env: Mapping[str, str], name: str, default: str) -> list[int]:
+    raw = env.get(name) or default
+    try:
+        values = [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be comma-separated seconds, got {raw!r}") from exc
+    if not values or min(values) < 0:
+        raise ConfigError(f"{name} must list at least one non-negative number of seconds")
+    return values
+
+
+def database_url(raw: str) -> str:
+    """Point bare PostgreSQL URLs at psycopg 3, the driver dsar ships with."""
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def limiter_storage(redis_url: str) -> str:
+    """Translate a redis-py URL into the `limits` storage URI for the same server."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://") :]
+    return redis_url
+
+
+def _secret_key(env: Mapping[str, str], instance: Path, production: bool) -> str:
+    key = env.get("SECRET_KEY", "")
+    if key:
+        return key
+    if production:
+        raise ConfigError("SECRET_KEY must be set when DSAR_ENV=production")
+    # Development: one random key per instance folder, shared by the web server and workers.
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables."""
+    env = os.environ if env is None else env
+    mode = env.get("DSAR_ENV", "development")
+    if mode not in {"development", "production", "testing"}:
+        raise ConfigError(f"DSAR_ENV must be development, production or testing, got {mode!r}")
+    production = mode == "production"
+    tz_name = env.get("DSAR_TIMEZONE", "UTC")
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"DSAR_TIMEZONE {tz_name!r} is not a known time zone") from exc
+    redis_url = env.get("REDIS_URL") or f"unix://{instance}/redis.sock"
+    port = _int(env, "DSAR_PORT", 5000, minimum=1)
+    return {
+        "DSAR_ENV": mode,
+        "SECRET_KEY": _secret_key(env, instance, production),
+        "SQLALCHEMY_DATABASE_URI": database_url(
+            env.get("DATABASE_URL") or f"sqlite:///{instance}/dsar.db"
+        ),
+        "REDIS_URL": redis_url,
+        "DSAR_EMBEDDED_REDIS": not env.get("REDIS_URL"),
+        "RATELIMIT_STORAGE_URI": env.get("DSAR_RATELIMIT_STORAGE") or limiter_storage(redis_url),
+        "RATELIMIT_ENABLED": env.get("DSAR_RATELIMIT", "on") != "off",
+        "DSAR_PORT": port,
+        "DSAR_BASE_URL": (env.get("DSAR_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+        "DSAR_TIMEZONE": tz_name,
+        "DSAR_COMPANY_NAME": env.get("DSAR_COMPANY_NAME", "Example Retail Ltd"),
+        "DSAR_MAIL_FROM": env.get("DSAR_MAIL_FROM", "privacy@example.com"),
+        "DSAR_SMTP_URL": env.get("DSAR_SMTP_URL", ""),
+        "DSAR_OUTBOX_DIR": Path(env.get("DSAR_OUTBOX_DIR") or instance / "outbox"),
+        "DSAR_DOCUMENTS_DIR": Path(env.get("DSAR_DOCUMENTS_DIR") or instance / "documents"),
+        "DSAR_DEMO_DIR": Path(env.get("DSAR_DEMO_DIR") or instance / "demo"),
+        "DSAR_HELPDESK_URL": env.get("DSAR_HELPDESK_URL", "http://127.0.0.1:5055"),
+        "DSAR_WORKERS": _int(env, "DSAR_WORKERS", 3, minimum=1),
+        "DSAR_TASK_RETRIES": _int(env, "DSAR_TASK_RETRIES", 3),
+        "DSAR_RETRY_INTERVALS": _intervals(env, "DSAR_RETRY_INTERVALS", "5,30,120"),
+        "DSAR_TASK_TIMEOUT": _int(env, "DSAR_TASK_TIMEOUT", 600, minimum=1),
+        "DSAR_CONNECTOR_TIMEOUT": _int(env, "DSAR_CONNECTOR_TIMEOUT", 20, minimum=1),
+        "DSAR_VERIFY_HOURS": _int(env, "DSAR_VERIFY_HOURS", 72, minimum=1),
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "TESTING": mode == "testing",
+    }

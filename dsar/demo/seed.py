@@ -1,0 +1,40 @@
+"""Put the demo world in place, idempotently: data files, registry entries, staff logins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import current_app
+from sqlalchemy import select
+
+from dsar.config import ROOT
+from dsar.demo import world
+from dsar.extensions import db
+from dsar.models import Role, User
+from dsar.services import accounts, systems
+
+DEMO_SYSTEMS = ROOT / "dsar" / "demo" / "systems.toml"
+DEMO_STAFF = {
+    "admin@example.com": (Role.ADMIN, "demo-admin-password"),
+    "officer@example.com": (Role.OFFICER, "demo-officer-password"),
+    "auditor@example.com": (Role.AUDITOR, "demo-auditor-password"),
+}
+
+
+def ensure_demo(*, people: int = 3000, rebuild: bool = False) -> Iterator[str]:
+    """Create what is missing and say what was done; running it twice adds nothing."""
+    folder = current_app.config["DSAR_DEMO_DIR"]
+    if rebuild or not world.exists(folder):
+        counts = world.build(folder, people=people)
+        yield "Demo data systems built: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+    else:
+        yield f"Demo data systems found in {folder}"
+    report = systems.load_file(DEMO_SYSTEMS, actor="demo")
+    yield (
+        f"Data systems registered: {len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged"
+    )
+    for email, (role, password) in DEMO_STAFF.items():
+        if db.session.scalar(select(User).where(User.email == email)) is None:
+            accounts.create_user(email, role, password, actor="demo")
+            yield f"Demo staff account created: {email}"

@@ -1,0 +1,104 @@
+"""Render answers as PDF with WeasyPrint, from our templates only.
+
+The URL fetcher refuses everything except files under `static/pdf/`: a value that reaches a
+template can never make the renderer read a local file or call a network address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.request import url2pathname
+
+from flask import current_app, render_template
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+
+from dsar import deadlines, rules
+from dsar.config import ROOT
+from dsar.models import Request, TaskAction
+
+log = logging.getLogger(__name__)
+
+PDF_ASSETS = (ROOT / "static" / "pdf").resolve()
+
+
+class FetchRefused(ValueError):
+    pass
+
+
+class AssetFetcher(URLFetcher):
+    """Serve our own PDF assets; refuse every other URL, and remember what was refused."""
+
+    def __init__(self) -> None:
+        super().__init__(allowed_protocols={"file"}, allow_redirects=False)
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        if url.startswith("file://"):
+            path = Path(url2pathname(url[len("file://") :].split("?")[0])).resolve()
+            if path.is_relative_to(PDF_ASSETS) and path.is_file():
+                return super().fetch(url, headers)
+        self.refused.append(url)
+        log.warning("PDF renderer refused to fetch a URL outside static/pdf")
+        raise FetchRefused("fetching is not allowed")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pdf: bytes
+    sha256: str
+    seconds: float
+
+
+TITLES = {
+    TaskAction.LOCATE: "Your personal data",
+    TaskAction.ERASE: "Confirmation of erasure",
+    TaskAction.OPT_OUT: "Confirmation of your opt-out",
+}
+
+
+def render_pdf(template: str, **context: Any) -> Rendered:
+    started = time.perf_counter()
+    html = render_template(template, **context)
+    fetcher = AssetFetcher()
+    pdf = HTML(string=html, base_url=f"{PDF_ASSETS}/", url_fetcher=fetcher).write_pdf()
+    return Rendered(pdf, hashlib.sha256(pdf).hexdigest(), time.perf_counter() - started)
+
+
+def render_response(req: Request) -> Rendered:
+    action = rules.ACTIONS[req.kind]
+    regime = rules.regime(req.regime)
+    received = deadlines.received_on(req.received_at, current_app.config["DSAR_TIMEZONE"])
+    return render_pdf(
+        "pdf/response.html",
+        req=req,
+        action=action,
+        title=TITLES[action],
+        regime=regime,
+        kind_label=rules.KIND_LABELS[req.kind],
+        received_on=received,
+        tasks=req.tasks,
+        company=current_app.config["DSAR_COMPANY_NAME"],
+        stylesheet=(PDF_ASSETS / "response.css").as_uri(),
+    )
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

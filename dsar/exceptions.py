@@ -1,0 +1,34 @@
+"""Named errors for illegal moves; views turn each into a message for the person or officer."""
+
+
+class DsarError(Exception):
+    """Base of every error a service raises on purpose."""
+
+
+class IntakeRefused(DsarError):
+    """The request cannot be accepted as given; the message says why, in plain words."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class IllegalTransition(DsarError):
+    def __init__(self, before: str, after: str) -> None:
+        super().__init__(f"a request cannot move from {before} to {after}")
+        self.before = before
+        self.after = after
+
+
+class LinkInvalid(DsarError):
+    """A tracking or verification link is unknown, used up, or expired."""
+
+
+class ConnectorError(DsarError):
+    """A data system could not be reached or answered wrongly; the message holds no personal
+    data and is shown to officers as the task's last error."""
+
+
+class ConfigFileError(DsarError):
+    """A data systems configuration file is malformed; the message names the place."""

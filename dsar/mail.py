@@ -1,0 +1,66 @@
+"""Send mail: SMTP in production (`DSAR_SMTP_URL`), `.eml` files in an outbox folder otherwise."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app, render_template
+
+log = logging.getLogger(__name__)
+
+
+def _message(to: str, subject: str, body: str) -> EmailMessage:
+    cfg = current_app.config
+    msg = EmailMessage()
+    msg["From"] = f"{cfg['DSAR_COMPANY_NAME']} privacy team <{cfg['DSAR_MAIL_FROM']}>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain=cfg["DSAR_MAIL_FROM"].rpartition("@")[2] or None)
+    msg.set_content(body)
+    return msg
+
+
+def _write_outbox(msg: EmailMessage) -> Path:
+    folder: Path = current_app.config["DSAR_OUTBOX_DIR"]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.eml"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(bytes(msg))
+    tmp.rename(path)
+    return path
+
+
+def _smtp(msg: EmailMessage, url: str) -> None:
+    parts = urlsplit(url)
+    secure = parts.scheme == "smtps"
+    cls = smtplib.SMTP_SSL if secure else smtplib.SMTP
+    with cls(parts.hostname or "localhost", parts.port or (465 if secure else 25), timeout=20) as s:
+        if parts.scheme == "smtp+starttls":
+            s.starttls()
+        if parts.username:
+            s.login(unquote(parts.username), unquote(parts.password or ""))
+        s.send_message(msg)
+
+
+def send(*, to: str, subject: str, template: str, request_id: int | None, **context: Any) -> None:
+    """Render `templates/email/<template>.txt` and send it; logs carry ids, not addresses."""
+    body = render_template(f"email/{template}.txt", **context)
+    msg = _message(to, subject, body)
+    url = current_app.config["DSAR_SMTP_URL"]
+    if url:
+        _smtp(msg, url)
+        log.info("mail %s sent by SMTP for request %s", template, request_id)
+        return
+    path = _write_outbox(msg)
+    log.info("mail %s written to %s for request %s", template, path, request_id)
+    if "link" in context:
+        # Development only: the outbox is a folder on this machine, so the link may be shown.
+        log.info("verification link for request %s: %s", request_id, context["link"])

@@ -1,0 +1,252 @@
+"""The database tables: dsar's only source of truth.
+
+Redis holds jobs, never state that these rows cannot rebuild. Datetimes are stored in UTC and
+come back timezone-aware; legal deadlines are calendar dates.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import DateTime, TypeDecorator
+
+from dsar.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store naive UTC, hand back aware UTC: SQLite keeps no offsets, PostgreSQL does."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class RequestKind(enum.StrEnum):
+    ACCESS = "access"
+    PORTABILITY = "portability"
+    DELETION = "deletion"
+    CORRECTION = "correction"
+    OPT_OUT = "opt_out"
+    RESTRICTION = "restriction"
+    OBJECTION = "objection"
+    LIMIT_SENSITIVE = "limit_sensitive"
+
+
+class RequestStatus(enum.StrEnum):
+    RECEIVED = "received"
+    AWAITING_VERIFICATION = "awaiting_verification"
+    AWAITING_APPROVAL = "awaiting_approval"
+    IN_PROGRESS = "in_progress"
+    ACTION_REQUIRED = "action_required"
+    COMPILING = "compiling"
+    READY_FOR_REVIEW = "ready_for_review"
+    COMPLETED = "completed"
+    DENIED = "denied"
+    CANCELLED = "cancelled"
+    DUPLICATE = "duplicate"
+
+
+class TaskStatus(enum.StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ACTION_REQUIRED = "action_required"
+
+
+FINAL_TASK_STATUSES = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.SKIPPED})
+
+
+class TaskAction(enum.StrEnum):
+    LOCATE = "locate"
+    ERASE = "erase"
+    OPT_OUT = "opt_out"
+
+
+class SystemKind(enum.StrEnum):
+    SQL = "sql"
+    HTTP = "http"
+    CSV = "csv"
+    MANUAL = "manual"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    OFFICER = "officer"
+    AUDITOR = "auditor"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Rotated at login and logout so that a copied session cookie dies with the session.
+    session_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+
+class ApiKey(db.Model):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DataSystem(db.Model):
+    """A registered place where personal data lives; `config` never holds secrets, only names
+    of environment variables that do."""
+
+    __tablename__ = "data_systems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[SystemKind] = mapped_column(_enum(SystemKind))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    contact: Mapped[str] = mapped_column(String(254), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Request(db.Model):
+    """One person's request; holds their identity until the retention job purges it."""
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        Index("ix_requests_status_due", "status", "due_on"),
+        Index("ix_requests_email", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(32), unique=True)
+    tracking_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    verification_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    verification_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kind: Mapped[RequestKind] = mapped_column(_enum(RequestKind))
+    regime: Mapped[str] = mapped_column(String(16))
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus))
+    channel: Mapped[str] = mapped_column(String(16))  # portal | api
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    country: Mapped[str] = mapped_column(String(100), default="")
+    details: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledge_by: Mapped[date | None]
+    due_on: Mapped[date]
+    due_basis: Mapped[str] = mapped_column(Text, default="")
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_by: Mapped[str] = mapped_column(String(64), default="")
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    tasks: Mapped[list[Task]] = relationship(
+        back_populates="request", order_by="Task.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[Event]] = relationship(
+        back_populates="request", order_by="Event.id", cascade="all, delete-orphan"
+    )
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="request", order_by="Document.id", cascade="all, delete-orphan"
+    )
+
+
+class Task(db.Model):
+    """The work of one request in one data system; its status is what the person sees."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("request_id", "system_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("data_systems.id"))
+    action: Mapped[TaskAction] = mapped_column(_enum(TaskAction))
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus), default=TaskStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    found_count: Mapped[int] = mapped_column(default=0)
+    erased_count: Mapped[int] = mapped_column(default=0)
+    retained_count: Mapped[int] = mapped_column(default=0)
+    # Copies of located records, or receipts of what was done; purged after delivery.
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    request: Mapped[Request] = relationship(back_populates="tasks")
+    system: Mapped[DataSystem] = relationship()
+
+
+class Event(db.Model):
+    """One step in a request's history; carries ids and states, never personal data."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    status_before: Mapped[str] = mapped_column(String(32), default="")
+    status_after: Mapped[str] = mapped_column(String(32), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    request: Mapped[Request | None] = relationship(back_populates="events")
+
+
+class Document(db.Model):
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    render_seconds: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    request: Mapped[Request] = relationship(back_populates="documents")

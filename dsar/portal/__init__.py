@@ -1,0 +1,1 @@
+"""The public portal: rights explained, the request form, the tracking pages."""

@@ -1,0 +1,68 @@
+"""The request form: shape only; the intake service decides what the law allows."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
+
+from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES
+
+# One set of limits for the form and the API.
+LIMITS = {"name": 200, "email": 254, "phone": 40, "country": 100, "details": 5000}
+PHONE_PATTERN = r"^\+?[0-9 ()./-]{5,40}$"
+PHONE_MESSAGE = "Use digits, spaces and + ( ) - . / only, e.g. +44 20 7946 0958."
+
+
+class RequestForm(FlaskForm):
+    kind = RadioField(
+        "What would you like us to do?",
+        choices=[(k.value, KIND_LABELS[k]) for k in OFFERED_KINDS],
+        validators=[InputRequired("Choose what you would like us to do.")],
+    )
+    regime = SelectField(
+        "Which law applies to you?",
+        choices=[("", "Choose where you live…")] + [(r.key, r.name) for r in REGIMES.values()],
+        validators=[InputRequired("Choose the law that applies to you.")],
+    )
+    name = StringField(
+        "Your full name",
+        validators=[
+            InputRequired("Enter your name so that we can find your records."),
+            Length(max=LIMITS["name"], message="Keep your name under 200 characters."),
+        ],
+    )
+    email = EmailField(
+        "Your email address",
+        validators=[
+            InputRequired("Enter the email address you use with us."),
+            Length(max=LIMITS["email"], message="That email address is too long."),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+        ],
+    )
+    phone = StringField(
+        "Phone number (optional)",
+        validators=[
+            Optional(),
+            Length(max=LIMITS["phone"], message="Keep the phone number under 40 characters."),
+            Regexp(PHONE_PATTERN, message=PHONE_MESSAGE),
+        ],
+    )
+    country = StringField(
+        "Country, or US state (optional)",
+        validators=[
+            Optional(),
+            Length(max=LIMITS["country"], message="Keep this under 100 characters."),
+        ],
+    )
+    details = TextAreaField(
+        "Anything that helps us (optional)",
+        validators=[
+            Optional(),
+            Length(max=LIMITS["details"], message="Keep the details under 5,000 characters."),
+        ],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: the CSRF token makes the confirmation a deliberate POST."""

@@ -1,0 +1,171 @@
+"""Portal views: parse input, call one service, render or redirect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    send_from_directory,
+    url_for,
+)
+
+from dsar import rules
+from dsar.exceptions import IntakeRefused, LinkInvalid
+from dsar.extensions import limiter
+from dsar.models import FINAL_TASK_STATUSES, Request, RequestStatus, TaskStatus
+from dsar.portal.forms import ConfirmForm, RequestForm
+from dsar.services import intake
+
+bp = Blueprint("portal", __name__)
+
+STATUS_WORDS = {
+    RequestStatus.RECEIVED: "Received",
+    RequestStatus.AWAITING_VERIFICATION: "Waiting for you to confirm your email address",
+    RequestStatus.AWAITING_APPROVAL: "Being reviewed by our privacy team",
+    RequestStatus.IN_PROGRESS: "In progress: searching our systems",
+    RequestStatus.ACTION_REQUIRED: "In progress: our privacy team is handling a delay",
+    RequestStatus.COMPILING: "In progress: preparing your answer",
+    RequestStatus.READY_FOR_REVIEW: "In progress: your answer is being checked",
+    RequestStatus.COMPLETED: "Completed: your answer is ready",
+    RequestStatus.DENIED: "Closed: we could not carry out this request",
+    RequestStatus.CANCELLED: "Cancelled",
+    RequestStatus.DUPLICATE: "Closed: this repeats an earlier request",
+}
+
+TASK_WORDS = {
+    TaskStatus.PENDING: "Waiting",
+    TaskStatus.QUEUED: "Waiting",
+    TaskStatus.RUNNING: "Working",
+    TaskStatus.SUCCEEDED: "Done",
+    TaskStatus.RETRYING: "Retrying",
+    TaskStatus.FAILED: "Delayed: our team is on it",
+    TaskStatus.SKIPPED: "Not needed",
+    TaskStatus.ACTION_REQUIRED: "Waiting for a colleague",
+}
+
+
+def _request_or_404(token: str) -> Request:
+    try:
+        return intake.find_by_tracking(token)
+    except LinkInvalid:
+        abort(404, "This tracking link is not valid. Check that you copied it whole.")
+
+
+def _progress(req: Request) -> dict[str, Any]:
+    tasks = [
+        {
+            "system": t.system.name,
+            "status": t.status.value,
+            "words": TASK_WORDS[t.status],
+            "found": t.found_count,
+            "erased": t.erased_count,
+        }
+        for t in req.tasks
+    ]
+    done = sum(1 for t in req.tasks if t.status in FINAL_TASK_STATUSES)
+    return {
+        "status": req.status.value,
+        "words": STATUS_WORDS[req.status],
+        "done": done,
+        "total": len(tasks),
+        "tasks": tasks,
+        "has_response": any(d.kind == "response" for d in req.documents),
+        "working": req.status
+        in {RequestStatus.IN_PROGRESS, RequestStatus.COMPILING, RequestStatus.READY_FOR_REVIEW},
+    }
+
+
+@bp.get("/")
+def home() -> str:
+    return render_template(
+        "portal/home.html", regimes=rules.REGIMES.values(), labels=rules.KIND_LABELS
+    )
+
+
+@bp.route("/request", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def new_request() -> Any:
+    form = RequestForm()
+    if form.validate_on_submit():
+        try:
+            receipt = intake.submit(
+                intake.Submission(
+                    kind=form.kind.data,
+                    regime=form.regime.data,
+                    name=form.name.data,
+                    email=form.email.data,
+                    phone=form.phone.data or "",
+                    country=form.country.data or "",
+                    details=form.details.data or "",
+                ),
+                channel="portal",
+            )
+        except IntakeRefused as exc:
+            getattr(form, exc.field or "kind").errors.append(exc.message)
+        else:
+            flash("submitted", "receipt")
+            return redirect(url_for("portal.status", token=receipt.tracking_token))
+    status = 422 if form.errors else 200
+    return render_template("portal/request_form.html", form=form), status
+
+
+@bp.get("/r/<token>")
+def status(token: str) -> str:
+    req = _request_or_404(token)
+    regime = rules.regime(req.regime)
+    return render_template(
+        "portal/status.html",
+        req=req,
+        token=token,
+        regime=regime,
+        kind_label=rules.KIND_LABELS[req.kind],
+        progress=_progress(req),
+    )
+
+
+@bp.get("/r/<token>/progress")
+def progress(token: str) -> Any:
+    return _progress(_request_or_404(token))
+
+
+@bp.route("/r/<token>/verify/<code>", methods=["GET", "POST"])
+def verify(token: str, code: str) -> Any:
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            intake.verify(token, code)
+        except LinkInvalid as exc:
+            abort(404, str(exc))
+        flash("verified", "receipt")
+        return redirect(url_for("portal.status", token=token))
+    req = _request_or_404(token)
+    return render_template("portal/verify.html", req=req, form=form, token=token)
+
+
+@bp.get("/r/<token>/response.pdf")
+def response_pdf(token: str) -> Any:
+    req = _request_or_404(token)
+    doc = next((d for d in reversed(req.documents) if d.kind == "response"), None)
+    if doc is None:
+        abort(404, "Your answer is not ready yet. This page will offer it when it is.")
+    return send_from_directory(
+        current_app.config["DSAR_DOCUMENTS_DIR"],
+        doc.filename,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"{req.reference}.pdf",
+        max_age=0,
+    )
+
+
+@bp.after_request
+def no_store(response: Any) -> Any:
+    """Tracking pages and answers hold personal data: no browser or proxy may keep a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,1 @@
+"""Domain services: every decision and state change; views and jobs call these."""

@@ -1,0 +1,92 @@
+"""Staff accounts (argon2 passwords) and API keys (stored as SHA-256 of a random secret)."""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from dsar.exceptions import DsarError
+from dsar.extensions import db
+from dsar.models import ApiKey, Role, User, utcnow
+from dsar.services.events import record
+from dsar.tokens import digest
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both paths cost the same time.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+class AccountError(DsarError):
+    pass
+
+
+def create_user(email: str, role: Role, password: str, *, actor: str = "cli") -> User:
+    email = email.strip().lower()
+    if len(password) < 12:
+        raise AccountError("passwords must be at least 12 characters long")
+    if db.session.scalar(select(User).where(User.email == email)) is not None:
+        raise AccountError(f"a staff account for {email} already exists")
+    user = User(
+        email=email,
+        role=role,
+        password_hash=_hasher.hash(password),
+        session_token=secrets.token_hex(16),
+    )
+    db.session.add(user)
+    db.session.flush()
+    record(None, "user_created", actor=actor, detail={"user_id": user.id, "role": role.value})
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    user.session_token = secrets.token_hex(16)  # a fresh session identity at every login
+    db.session.commit()
+    return user
+
+
+def end_session(user: User) -> None:
+    """Rotate the session token so that any copy of the old cookie is refused."""
+    user.session_token = secrets.token_hex(16)
+    db.session.commit()
+
+
+def load_user(session_id: str) -> User | None:
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not secrets.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+def create_api_key(name: str, *, actor: str = "cli") -> tuple[ApiKey, str]:
+    """Return the key row and the secret, which is shown once and never stored."""
+    prefix = secrets.token_hex(4)
+    secret = f"dsar_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(name=name.strip() or "unnamed", prefix=prefix, key_hash=digest(secret))
+    db.session.add(key)
+    db.session.flush()
+    record(None, "api_key_created", actor=actor, detail={"api_key_id": key.id})
+    db.session.commit()
+    return key, secret
+
+
+def find_api_key(secret: str) -> ApiKey | None:
+    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(secret)))
+    if key is None or key.revoked_at is not None:
+        return None
+    key.last_used_at = utcnow()
+    db.session.commit()
+    return key

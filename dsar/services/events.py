@@ -1,0 +1,41 @@
+"""Append a step to a request's history."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from dsar.extensions import db
+from dsar.models import Event, Request
+
+log = logging.getLogger(__name__)
+
+
+def record(
+    request: Request | None,
+    action: str,
+    *,
+    actor: str,
+    before: str = "",
+    after: str = "",
+    detail: dict[str, Any] | None = None,
+) -> Event:
+    """Add an event to the session (the caller commits); `detail` must hold no personal data."""
+    event = Event(
+        request=request,
+        action=action,
+        actor=actor,
+        status_before=before,
+        status_after=after,
+        detail=detail or {},
+    )
+    db.session.add(event)
+    log.info(
+        "event %s request=%s actor=%s %s->%s",
+        action,
+        request.id if request is not None else None,
+        actor,
+        before or "-",
+        after or "-",
+    )
+    return event

@@ -1,0 +1,181 @@
+"""Take a request in, decide whether it needs verification, and start it when it may."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from dsar import deadlines, mail, transitions
+from dsar.exceptions import IntakeRefused, LinkInvalid
+from dsar.extensions import db
+from dsar.models import ApiKey, Request, RequestKind, RequestStatus, utcnow
+from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES, Verification, verification_for
+from dsar.services import processing
+from dsar.services.events import record
+from dsar.tokens import digest, new_token
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a person (or an integrator on their behalf) asked for; shape already checked."""
+
+    kind: str
+    regime: str
+    name: str
+    email: str
+    phone: str = ""
+    country: str = ""
+    details: str = ""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    request: Request
+    tracking_token: str
+
+
+def tracking_url(token: str) -> str:
+    return f"{current_app.config['DSAR_BASE_URL']}/r/{token}"
+
+
+def verification_url(tracking_token: str, verification_token: str) -> str:
+    return f"{tracking_url(tracking_token)}/verify/{verification_token}"
+
+
+def check_allowed(regime_key: str, kind_value: str) -> RequestKind:
+    """Refuse, in plain words, a regime we do not know or a right it does not grant."""
+    rules = REGIMES.get(regime_key)
+    if rules is None:
+        raise IntakeRefused(f"Unknown law {regime_key!r}.", field="regime")
+    try:
+        kind = RequestKind(kind_value)
+    except ValueError:
+        raise IntakeRefused(f"Unknown kind of request {kind_value!r}.", field="kind") from None
+    if kind not in rules.kinds:
+        raise IntakeRefused(
+            f"{rules.name} gives no right to “{KIND_LABELS[kind].lower()}”.", field="kind"
+        )
+    if kind not in OFFERED_KINDS:
+        raise IntakeRefused(
+            f"“{KIND_LABELS[kind]}” requests are not yet taken online; please write to us.",
+            field="kind",
+        )
+    return kind
+
+
+def submit(
+    sub: Submission,
+    *,
+    channel: str,
+    api_key: ApiKey | None = None,
+    identity_verified: bool = False,
+    now: datetime | None = None,
+) -> Receipt:
+    """Store a new request with its due dates, then verify or start it."""
+    kind = check_allowed(sub.regime, sub.kind)
+    received_at = now or utcnow()
+    due = deadlines.compute(sub.regime, kind, received_at, current_app.config["DSAR_TIMEZONE"])
+    tracking = new_token()
+    req = Request(
+        tracking_hash=digest(tracking),
+        kind=kind,
+        regime=sub.regime,
+        status=RequestStatus.RECEIVED,
+        channel=channel,
+        name=sub.name.strip(),
+        email=sub.email.strip().lower(),
+        phone=sub.phone.strip(),
+        country=sub.country.strip(),
+        details=sub.details.strip(),
+        received_at=received_at,
+        acknowledge_by=due.acknowledge_by,
+        due_on=due.respond_by,
+        due_basis=due.basis,
+        api_key_id=api_key.id if api_key else None,
+    )
+    db.session.add(req)
+    db.session.flush()
+    req.reference = f"DSAR-{received_at:%Y}-{req.id:06d}"
+    actor = f"api-key:{api_key.id}" if api_key else "person"
+    record(
+        req,
+        "submitted",
+        actor=actor,
+        after=RequestStatus.RECEIVED,
+        detail={"kind": kind.value, "regime": sub.regime, "channel": channel},
+    )
+    if identity_verified and api_key is not None:
+        _mark_verified(req, by=f"api-key:{api_key.id}", actor=actor, now=received_at)
+        _start(req, tracking)
+    elif verification_for(kind) is Verification.NONE:
+        req.verified_by = "not required"
+        _start(req, tracking)
+    else:
+        _ask_for_verification(req, tracking, now=received_at)
+    return Receipt(req, tracking)
+
+
+def _ask_for_verification(req: Request, tracking: str, *, now: datetime) -> None:
+    token = new_token()
+    req.verification_hash = digest(token)
+    hours = current_app.config["DSAR_VERIFY_HOURS"]
+    req.verification_expires_at = now + timedelta(hours=hours)
+    before = transitions.move(req, RequestStatus.AWAITING_VERIFICATION)
+    record(req, "verification_requested", actor="system", before=before, after=req.status)
+    db.session.commit()
+    mail.send(
+        to=req.email,
+        subject=f"Please confirm your request {req.reference}",
+        template="verify",
+        request=req,
+        link=verification_url(tracking, token),
+        tracking_link=tracking_url(tracking),
+        hours=hours,
+        request_id=req.id,
+    )
+
+
+def _mark_verified(req: Request, *, by: str, actor: str, now: datetime) -> None:
+    req.verified_at = now
+    req.verified_by = by
+    record(req, "verified", actor=actor, detail={"method": by})
+
+
+def _start(req: Request, tracking: str) -> None:
+    db.session.commit()
+    mail.send(
+        to=req.email,
+        subject=f"We have received your request {req.reference}",
+        template="received",
+        request=req,
+        tracking_link=tracking_url(tracking),
+        request_id=req.id,
+    )
+    processing.start(req)
+
+
+def find_by_tracking(token: str) -> Request:
+    req = db.session.scalar(select(Request).where(Request.tracking_hash == digest(token)))
+    if req is None:
+        raise LinkInvalid("This tracking link is not valid.")
+    return req
+
+
+def verify(tracking_token: str, verification_token: str, *, now: datetime | None = None) -> Request:
+    """Confirm the person controls the email address; safe to call twice."""
+    req = find_by_tracking(tracking_token)
+    if req.verification_hash != digest(verification_token):
+        raise LinkInvalid("This confirmation link is not valid.")
+    if req.status is not RequestStatus.AWAITING_VERIFICATION:
+        return req  # already confirmed, or closed since
+    now = now or utcnow()
+    expires = req.verification_expires_at
+    if expires is not None and expires < now:
+        raise LinkInvalid("This confirmation link has expired. Please submit a new request.")
+    _mark_verified(req, by="email", actor="person", now=now)
+    db.session.commit()
+    processing.start(req)
+    return req

@@ -1,0 +1,1 @@
+"""The privacy team's workspace (staff login)."""

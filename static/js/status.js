@@ -1,0 +1,42 @@
+// Refresh the status page while work is running; reload once the status changes.
+(function () {
+  "use strict";
+  var card = document.getElementById("status");
+  if (!card || card.dataset.working !== "yes") { return; }
+  var url = card.dataset.progressUrl;
+  var shown = card.dataset.status;
+
+  function render(p) {
+    var bar = document.getElementById("progress-bar");
+    var count = document.getElementById("progress-count");
+    var rows = document.getElementById("system-rows");
+    document.getElementById("status-words").textContent = p.words;
+    if (bar) { bar.max = p.total; bar.value = p.done; }
+    if (count) { count.textContent = p.done + " of " + p.total + " done"; }
+    if (rows) {
+      rows.replaceChildren.apply(rows, p.tasks.map(function (t) {
+        var tr = document.createElement("tr");
+        [t.system, t.words, t.status === "succeeded" ? String(t.found) : ""].forEach(function (text, i) {
+          var td = document.createElement("td");
+          td.textContent = text;
+          if (i === 1) { td.className = "task-" + t.status; }
+          tr.appendChild(td);
+        });
+        return tr;
+      }));
+    }
+  }
+
+  function poll() {
+    fetch(url, { headers: { "Accept": "application/json" }, cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (p) {
+        if (!p) { return; }
+        if (p.status !== shown) { window.location.reload(); return; }
+        render(p);
+        setTimeout(poll, 1500);
+      })
+      .catch(function () { setTimeout(poll, 5000); });
+  }
+  setTimeout(poll, 1000);
+})();

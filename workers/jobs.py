@@ -1,0 +1,19 @@
+"""Thin RQ jobs: take ids, call one service. They run inside `DsarWorker`'s app context."""
+
+from __future__ import annotations
+
+from rq import get_current_job
+
+from dsar.services import processing
+
+
+def run_system_task(task_id: int) -> None:
+    """Locate, erase or opt out in one data system for one request."""
+    job = get_current_job()
+    last_attempt = job is None or not job.retries_left
+    processing.run_task(task_id, last_attempt=last_attempt)
+
+
+def compile_response(request_id: int) -> None:
+    """Render the request's answer PDF once every task is final."""
+    processing.compile_response(request_id)
