@@ -396,15 +396,15 @@ def test_the_server_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
         line = proc.stdout.readline()
         assert line.startswith("help desk listening on http://127.0.0.1:")
         base = line.split()[-1]
-        with urllib.request.urlopen(base + "/health", timeout=10) as resp:  # noqa: S310
+        with urllib.request.urlopen(base + "/health", timeout=10) as resp:
             assert json.load(resp) == {"ok": True}
-        req = urllib.request.Request(  # noqa: S310
+        req = urllib.request.Request(
             base + "/api/v1/search",
             data=json.dumps({"email": JANE}).encode(),
             headers={**AUTH, "Content-Type": "application/json"},
             method="POST",
         )
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
+        with urllib.request.urlopen(req, timeout=10) as resp:
             assert len(json.load(resp)["tickets"]) == 2
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)

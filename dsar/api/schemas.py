@@ -13,7 +13,7 @@ def _text(name: str, *, required: bool = False) -> fields.String:
     return fields.String(
         required=required,
         load_default="",
-        validate=validate.Length(min=1 if required else 0, max=LIMITS[name]),
+        validate=validate.Length(min=1 if required else None, max=LIMITS[name]),
     )
 
 

@@ -19,12 +19,14 @@ class RequestForm(FlaskForm):
         "What would you like us to do?",
         choices=[SelectChoice(k.value, KIND_LABELS[k]) for k in OFFERED_KINDS],
         validators=[InputRequired("Choose what you would like us to do.")],
+        validate_choice=False,  # the intake service refuses, in words, what the law does not give
     )
     regime = SelectField(
         "Which law applies to you?",
         choices=[SelectChoice("", "Choose where you live…")]
         + [SelectChoice(r.key, r.name) for r in REGIMES.values()],
         validators=[InputRequired("Choose the law that applies to you.")],
+        validate_choice=False,
     )
     name = StringField(
         "Your full name",

@@ -1,0 +1,158 @@
+"""The migrations, a request end to end and the fan-in race, on a real PostgreSQL server.
+
+The server is started by the suite itself (see tests/postgres.py); every test gets a fresh
+database, which the `env` fixture hands to the app and to the rq workers as DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+from flask.testing import FlaskClient
+from pypdf import PdfReader
+from sqlalchemy import inspect, select, update
+
+from dsar.config import ROOT
+from dsar.extensions import db
+from dsar.models import Document, Event, Request, RequestStatus, Task, TaskStatus
+from dsar.queue import DOCUMENTS, get_queue
+from dsar.services import processing
+from tests.conftest import api_headers
+from tests.postgres import pg_database, pg_server  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+JANE = {"name": "Jane Doe", "email": "jane.doe@example.com", "phone": "+44 20 7946 0958"}
+THREADS = 8
+
+
+@pytest.fixture
+def pg_env(pg_database: str, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: F811
+    """Point the `env` fixture (and so the app and the workers) at a fresh PostgreSQL database."""
+    monkeypatch.setenv("DSAR_TEST_DATABASE_URL", pg_database)
+    return pg_database
+
+
+@pytest.fixture
+def env(pg_env: str, env: dict[str, str]) -> dict[str, str]:
+    """conftest's `env`, set up only after `pg_env`, whatever order a test names fixtures in."""
+    assert env["DATABASE_URL"] == pg_env
+    return env
+
+
+@pytest.fixture
+def app(app: Flask) -> Flask:
+    """conftest's migrated app, refusing to run these tests on anything but PostgreSQL."""
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+    assert db.engine.dialect.name == "postgresql"
+    return app
+
+
+def create_request(client: FlaskClient, api_key: str) -> str:
+    """Create jane.doe's access request over the API with a vouched identity; its reference."""
+    resp = client.post(
+        "/api/v1/requests",
+        headers=api_headers(api_key),
+        json={"kind": "access", "regime": "ccpa", "identity_verified": True, **JANE},
+    )
+    assert resp.status_code == 201, resp.json
+    assert resp.json["status"] == "in_progress"
+    return resp.json["reference"]
+
+
+def request_by(reference: str) -> Request:
+    return db.session.scalars(select(Request).where(Request.reference == reference)).one()
+
+
+def test_migrations_create_every_model_table_and_match_the_models(app: Flask) -> None:
+    tables = set(inspect(db.engine).get_table_names())
+    assert tables == {*db.metadata.tables, "alembic_version"}
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        head = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
+        assert context.get_current_revision() == head
+        assert compare_metadata(context, db.metadata) == []
+
+
+def test_api_access_request_completes_through_real_workers(
+    app: Flask,
+    client: FlaskClient,
+    demo_systems: list[str],
+    api_key: str,
+    run_workers: Callable[..., None],
+) -> None:
+    reference = create_request(client, api_key)
+    run_workers(
+        lambda: (
+            request_by(reference).status in {RequestStatus.COMPLETED, RequestStatus.ACTION_REQUIRED}
+        )
+    )
+    req = request_by(reference)
+    assert req.status is RequestStatus.COMPLETED
+    assert {t.system.key for t in req.tasks} == set(demo_systems)
+    assert {t.status for t in req.tasks} == {TaskStatus.SUCCEEDED}
+    doc = db.session.scalars(select(Document).where(Document.request_id == req.id)).one()
+    assert doc.kind == "response"
+    body = client.get(f"/api/v1/requests/{reference}", headers=api_headers(api_key)).json
+    assert body["status"] == "completed"
+    assert {t["status"] for t in body["tasks"]} == {"succeeded"}
+    with client.get(body["response_pdf"], headers=api_headers(api_key)) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["Content-Type"] == "application/pdf"
+        data = resp.data
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    assert "jane.doe@example.com" in text
+    assert reference in text
+
+
+def test_concurrent_fan_in_moves_the_request_and_enqueues_compiling_exactly_once(
+    app: Flask,
+    client: FlaskClient,
+    demo_systems: list[str],
+    api_key: str,
+) -> None:
+    request_id = request_by(create_request(client, api_key)).id
+    db.session.execute(
+        update(Task).where(Task.request_id == request_id).values(status=TaskStatus.SUCCEEDED)
+    )
+    db.session.commit()
+    db.session.remove()
+    documents = get_queue(DOCUMENTS)
+    assert documents.job_ids == []
+
+    barrier = threading.Barrier(THREADS)
+    errors: list[BaseException] = []
+
+    def finish() -> None:
+        try:
+            with app.app_context():
+                try:
+                    barrier.wait(timeout=30)
+                    processing.fan_in(request_id)
+                finally:
+                    db.session.remove()
+        except BaseException as exc:  # reported by the test thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=finish) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+
+    fan_ins = db.session.scalars(
+        select(Event).where(Event.request_id == request_id, Event.action == "fan_in")
+    ).all()
+    assert len(fan_ins) == 1
+    assert fan_ins[0].status_after == RequestStatus.COMPILING
+    assert db.session.get(Request, request_id).status is RequestStatus.COMPILING
+    assert documents.job_ids == [f"compile-{request_id}"]
