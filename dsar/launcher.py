@@ -161,6 +161,8 @@ class Launcher:
                 "2",
                 "--threads",
                 "4",
+                "--logger-class",
+                "dsar.access_log.RedactingLogger",
                 "--access-logfile",
                 "-",
                 "--access-logformat",

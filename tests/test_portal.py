@@ -85,7 +85,9 @@ def test_bad_input_is_refused_with_a_clear_message_and_nothing_stored(
 def test_a_form_without_csrf_token_is_refused(client: FlaskClient) -> None:
     resp = client.post("/request", data={"kind": "access", "regime": "gdpr", **JANE})
     assert resp.status_code == 400
-    assert "CSRF token is missing" in resp.get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    assert "This form has expired or did not come from our site, so nothing was saved." in page
+    assert "The CSRF token is missing." in page
     assert stored() == 0
 
 

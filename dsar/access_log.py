@@ -1,0 +1,29 @@
+"""A gunicorn logger whose access lines never carry link tokens.
+
+Tracking and verification links hold secrets in their path (`/r/<token>/verify/<code>`);
+anyone reading the logs could otherwise open a person's request. Use with
+`gunicorn --logger-class dsar.access_log.RedactingLogger`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+_TOKEN_PATH = re.compile(r"/r/[^/?\s]+(/verify/[^/?\s]+)?")
+
+
+def redact(path: str) -> str:
+    return _TOKEN_PATH.sub(lambda m: "/r/…" + ("/verify/…" if m.group(1) else ""), path)
+
+
+class RedactingLogger(Logger):
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "f"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key])
+        atoms.pop("q", None)
+        return atoms
