@@ -15,10 +15,10 @@ from flask import (
     url_for,
 )
 
-from dsar import rules
+from dsar import rules, transitions
 from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import limiter
-from dsar.models import FINAL_TASK_STATUSES, Request, RequestStatus, TaskStatus
+from dsar.models import FINAL_TASK_STATUSES, Request, RequestKind, RequestStatus, TaskStatus
 from dsar.portal.forms import ConfirmForm, RequestForm
 from dsar.services import intake
 
@@ -65,6 +65,8 @@ def _progress(req: Request) -> dict[str, Any]:
             "words": TASK_WORDS[t.status],
             "found": t.found_count,
             "erased": t.erased_count,
+            # What the person asked about: records erased for a deletion, found otherwise.
+            "records": t.erased_count if req.kind is RequestKind.DELETION else t.found_count,
         }
         for t in req.tasks
     ]
@@ -76,8 +78,7 @@ def _progress(req: Request) -> dict[str, Any]:
         "total": len(tasks),
         "tasks": tasks,
         "has_response": any(d.kind == "response" for d in req.documents),
-        "working": req.status
-        in {RequestStatus.IN_PROGRESS, RequestStatus.COMPILING, RequestStatus.READY_FOR_REVIEW},
+        "working": req.status in transitions.OPEN_STATUSES,
     }
 
 

@@ -1,4 +1,5 @@
-// Refresh the status page while work is running; reload once the status changes.
+// Refresh the status page while the request is open; reload once the status changes.
+// A failed check is retried every 5 s; only an invalid link (404) stops the checks.
 (function () {
   "use strict";
   var card = document.getElementById("status");
@@ -16,7 +17,7 @@
     if (rows) {
       rows.replaceChildren.apply(rows, p.tasks.map(function (t) {
         var tr = document.createElement("tr");
-        [t.system, t.words, t.status === "succeeded" ? String(t.found) : ""].forEach(function (text, i) {
+        [t.system, t.words, t.status === "succeeded" ? String(t.records) : ""].forEach(function (text, i) {
           var td = document.createElement("td");
           td.textContent = text;
           if (i === 1) { td.className = "task-" + t.status; }
@@ -29,7 +30,11 @@
 
   function poll() {
     fetch(url, { headers: { "Accept": "application/json" }, cache: "no-store" })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) {
+        if (r.status === 404) { return null; }  // the link is no longer valid: stop
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.json();
+      })
       .then(function (p) {
         if (!p) { return; }
         if (p.status !== shown) { window.location.reload(); return; }

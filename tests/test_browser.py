@@ -1,0 +1,218 @@
+"""A real browser against the app over HTTP, with real Redis and long-running rq workers.
+
+Chromium (the system's, driven by Playwright) does what a person and a privacy officer do:
+fill the form, follow the emailed link, watch the status page update itself, download the
+PDF answer, sign in to the staff workspace.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from dsar.extensions import db
+from dsar.models import Request, RequestStatus, Role
+from tests.conftest import link_in
+
+pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.browser"]
+
+DEMO_SYSTEM_NAMES = (
+    "CRM (contacts)",
+    "Web shop (customers and orders)",
+    "Newsletter (mailing lists)",
+    "Help desk (support tickets)",
+    "Events guest list (spreadsheet)",
+)
+WORK_TIMEOUT_MS = 60_000  # verification to a rendered PDF, by the page's own polling
+OFFICER = ("officer@example.com", "demo-officer-password")
+
+
+def request_count() -> int:
+    db.session.remove()  # a fresh session sees what the server thread committed
+    return db.session.scalar(select(func.count()).select_from(Request)) or 0
+
+
+def the_request() -> Request:
+    db.session.remove()
+    return db.session.scalars(select(Request)).one()
+
+
+def fill_request_form(page: Page, kind: str, law: str) -> None:
+    page.get_by_role("radio", name=kind).check()
+    page.get_by_label("Which law applies to you?").select_option(label=law)
+    page.get_by_label("Your full name").fill("Jane Doe")
+    page.get_by_label("Your email address").fill("jane.doe@example.com")
+
+
+def pdf_text(data: bytes) -> str:
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    return " ".join(text.split())
+
+
+def test_person_submits_access_request_confirms_email_and_downloads_answer(
+    page: Page,
+    live_server: str,
+    live_workers: list,
+    demo_systems: list[str],
+    outbox: Callable[[], list],
+    tmp_path: Path,
+) -> None:
+    home = page.goto(f"{live_server}/")
+    assert home is not None and home.ok
+    assert "frame-ancestors 'none'" in home.headers["content-security-policy"]
+    assert home.headers["referrer-policy"] == "no-referrer"
+
+    page.locator(".hero").get_by_role("link", name="Make a request").click()
+    expect(page).to_have_url(f"{live_server}/request")
+    expect(page.get_by_role("heading", name="Make a privacy request")).to_be_visible()
+
+    # An empty form comes back with a message next to each required field, and stores nothing.
+    page.get_by_role("button", name="Send my request").click()
+    expect(page.get_by_role("heading", name="Please check the form")).to_be_visible()
+    expect(page.locator("fieldset#kind .error")).to_have_text(
+        "Choose what you would like us to do."
+    )
+    for field, message in {
+        "regime": "Choose the law that applies to you.",
+        "name": "Enter your name so that we can find your records.",
+        "email": "Enter the email address you use with us.",
+    }.items():
+        expect(page.locator(f"#{field}-error")).to_have_text(message)
+        expect(page.locator(f"#{field}-error")).to_be_visible()
+        expect(page.locator(f"#{field}")).to_have_attribute("aria-invalid", "true")
+    assert request_count() == 0
+
+    fill_request_form(page, "See the data held about me", "European Union (GDPR)")
+    page.get_by_role("button", name="Send my request").click()
+
+    expect(
+        page.get_by_role("heading", name=re.compile(r"We have your request DSAR-"))
+    ).to_be_visible()
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_be_visible()
+    expect(page.locator("#status-words")).to_have_text(
+        "Waiting for you to confirm your email address"
+    )
+    req = the_request()
+    assert req.status is RequestStatus.AWAITING_VERIFICATION
+    status_url = page.url
+
+    [message] = [m for m in outbox() if m["Subject"].startswith("Please confirm")]
+    link = link_in(message, r"http://127\.0\.0\.1:\d+/r/\S+/verify/\S+")
+    assert link.startswith(f"{status_url}/verify/")
+    page.goto(link)
+    page.get_by_role("button", name="Confirm my email address").click()
+    expect(page).to_have_url(status_url)
+    expect(
+        page.get_by_role("heading", name="Thank you, your email address is confirmed")
+    ).to_be_visible()
+
+    # No reload from here on: the page polls for progress and reloads itself when done.
+    download = page.get_by_role("link", name="Download the answer (PDF)")
+    expect(download).to_be_visible(timeout=WORK_TIMEOUT_MS)
+    expect(page.locator("#status-words")).to_have_text("Completed: your answer is ready")
+    expect(page.locator("#progress-count")).to_have_text("5 of 5 done")
+    rows = page.locator("#system-rows tr")
+    expect(rows).to_have_count(len(DEMO_SYSTEM_NAMES))
+    for name in DEMO_SYSTEM_NAMES:
+        expect(rows.filter(has_text=name).locator("td").nth(1)).to_have_text("Done")
+    page.screenshot(path=tmp_path / "status.png", full_page=True)
+
+    with page.expect_download() as info:
+        download.click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    assert saved.name == f"{req.reference}.pdf"
+    data = saved.read_bytes()
+    assert data.startswith(b"%PDF")
+    text = pdf_text(data)
+    assert "jane.doe@example.com" in text
+    assert req.reference in text
+
+
+def test_opt_out_takes_one_form_and_no_email_confirmation(
+    page: Page,
+    live_server: str,
+    live_workers: list,
+    demo_systems: list[str],
+    outbox: Callable[[], list],
+    tmp_path: Path,
+) -> None:
+    page.goto(f"{live_server}/request")
+    fill_request_form(
+        page, "Stop selling, sharing or marketing with my data", "California (CCPA/CPRA)"
+    )
+    page.screenshot(path=tmp_path / "form.png", full_page=True)
+    page.get_by_role("button", name="Send my request").click()
+
+    expect(
+        page.get_by_role("heading", name=re.compile(r"We have your request DSAR-"))
+    ).to_be_visible()
+    expect(page.get_by_text("We have started working on it")).to_be_visible()
+    expect(page.get_by_text("One more step")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_have_count(0)
+    assert not [m for m in outbox() if m["Subject"].startswith("Please confirm")]
+
+    expect(page.locator("#status-words")).to_have_text(
+        "Completed: your answer is ready", timeout=WORK_TIMEOUT_MS
+    )
+    expect(page.get_by_role("link", name="Download the answer (PDF)")).to_be_visible()
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_have_count(0)
+    assert the_request().status is RequestStatus.COMPLETED
+
+
+def test_officer_signs_in_and_sees_the_request_in_the_queue(page: Page, live_server: str) -> None:
+    from dsar.services import accounts, intake
+
+    accounts.create_user(OFFICER[0], Role.OFFICER, OFFICER[1])
+    receipt = intake.submit(
+        intake.Submission(
+            kind="access", regime="gdpr", name="Jane Doe", email="jane.doe@example.com"
+        ),
+        channel="portal",
+    )
+    reference = receipt.request.reference
+    due = receipt.request.due_on.isoformat()
+    db.session.remove()
+
+    page.goto(f"{live_server}/staff/")
+    expect(page).to_have_url(re.compile(r"/staff/login\b"))
+    expect(page.get_by_role("heading", name="Privacy team sign-in")).to_be_visible()
+
+    page.get_by_label("Email").fill(OFFICER[0])
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#password-error")).to_have_text(
+        "That email and password do not match a staff account."
+    )
+    expect(page.get_by_role("heading", name="Requests by due date")).to_have_count(0)
+
+    page.get_by_label("Email").fill(OFFICER[0])
+    page.get_by_label("Password").fill(OFFICER[1])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Requests by due date")).to_be_visible()
+    row = page.locator("table.queue tbody tr", has_text=reference)
+    expect(row).to_have_count(1)
+    expect(row.locator("td").first).to_have_text(due)
+    expect(row).to_contain_text("awaiting verification")
+
+    row.get_by_role("link", name=reference).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
+    expect(page.get_by_text("How the due date was computed")).to_be_visible()
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
+    expect(page.locator("ol.timeline li").first).to_be_visible()
+    expect(page.locator("ol.timeline")).to_contain_text("verification requested")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/staff/login\b"))
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    page.goto(f"{live_server}/staff/")
+    expect(page).to_have_url(re.compile(r"/staff/login\b"))
+    expect(page.get_by_role("heading", name="Privacy team sign-in")).to_be_visible()
