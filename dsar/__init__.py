@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from dsar import config as settings
-from dsar import queue
+from dsar import queue, rules
 from dsar.config import ROOT
 from dsar.extensions import csrf, db, limiter, login_manager, migrate, rest_api, talisman
 
@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(settings.from_env(instance=Path(app.instance_path)))
     app.config.update(config or {})
+    rules.configure(app.config)
     _init_extensions(app)
     _register_blueprints(app)
     _register_errors(app)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+from datetime import date, datetime
 from pathlib import Path
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from dsar import deadlines, rules
 from dsar.exceptions import ConfigFileError
-from dsar.models import Role
+from dsar.models import RequestKind, Role
 from dsar.services import accounts, systems
 
 group = AppGroup("dsar", help="dsar administration.")
@@ -65,6 +68,46 @@ def load_systems(path: Path) -> None:
         f"added: {', '.join(report.added) or '-'}; updated: {', '.join(report.updated) or '-'}; "
         f"unchanged: {', '.join(report.unchanged) or '-'}"
     )
+
+
+@group.command("explain-deadline")
+@click.option("--regime", required=True, type=click.Choice(sorted(rules.REGIMES)))
+@click.option("--kind", required=True, type=click.Choice([k.value for k in RequestKind]))
+@click.option(
+    "--received",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day of receipt, YYYY-MM-DD, in the company's time zone.",
+)
+@click.option("--extended", is_flag=True, help="Show the dates after the regime's extension.")
+def explain_deadline(regime: str, kind: str, received: datetime, extended: bool) -> None:
+    """Print a request's due dates and how they were reached, as one JSON object."""
+    rule_set = rules.regime(regime)
+    request_kind = RequestKind(kind)
+    if request_kind not in rule_set.kinds:
+        raise click.BadParameter(f"{rule_set.name} gives no {kind} right", param_hint="--kind")
+    day = received.date()
+    events = [deadlines.ClockEvent("extend", day, "extension requested")] if extended else []
+    try:
+        due = deadlines.explain(regime, request_kind, day, events=events, today=day)
+    except deadlines.ClockError as exc:
+        raise click.BadParameter(str(exc), param_hint="--extended") from None
+    click.echo(
+        json.dumps(
+            {
+                "acknowledge_by": _iso(due.acknowledge_by),
+                "respond_by": due.respond_by.isoformat(),
+                "extended_respond_by": _iso(due.extended_respond_by),
+                "trace": due.trace,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 @group.command("demo")

@@ -32,3 +32,7 @@ class ConnectorError(DsarError):
 
 class ConfigFileError(DsarError):
     """A data systems configuration file is malformed; the message names the place."""
+
+
+class ClockRefused(DsarError):
+    """A pause, resume or extension the regime or the request's state does not allow."""

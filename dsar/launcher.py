@@ -146,6 +146,7 @@ class Launcher:
     def start_workers(self) -> None:
         for index in range(self.app.config["DSAR_WORKERS"]):
             self.spawn(f"worker-{index + 1}", worker_argv(self.env["REDIS_URL"]))
+        self.spawn("cron", cron_argv(self.env["REDIS_URL"]))
 
     def start_web(self) -> None:
         port = self.app.config["DSAR_PORT"]
@@ -245,6 +246,19 @@ def worker_argv(redis_url: str, *, burst: bool = False) -> list[str]:
         redis_url,
     ]
     return [*argv, *(["--burst"] if burst else []), *QUEUE_NAMES]
+
+
+def cron_argv(redis_url: str) -> list[str]:
+    """The `rq cron` command line that enqueues dsar's periodic jobs (reminders)."""
+    return [
+        str(BIN / "rq"),
+        "cron",
+        "--serializer",
+        "rq.serializers.JSONSerializer",
+        "--url",
+        redis_url,
+        "workers.cron",
+    ]
 
 
 def _unix_ping(path: Path) -> bool:

@@ -16,6 +16,10 @@ from flask import current_app, render_template
 log = logging.getLogger(__name__)
 
 
+class MailError(Exception):
+    """The message could not be handed to the mail server."""
+
+
 def _message(to: str, subject: str, body: str) -> EmailMessage:
     cfg = current_app.config
     msg = EmailMessage()
@@ -56,7 +60,10 @@ def send(*, to: str, subject: str, template: str, request_id: int | None, **cont
     msg = _message(to, subject, body)
     url = current_app.config["DSAR_SMTP_URL"]
     if url:
-        _smtp(msg, url)
+        try:
+            _smtp(msg, url)
+        except smtplib.SMTPException as exc:
+            raise MailError(f"SMTP refused the message: {type(exc).__name__}") from None
         log.info("mail %s sent by SMTP for request %s", template, request_id)
         return
     path = _write_outbox(msg)

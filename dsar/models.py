@@ -182,11 +182,18 @@ class Request(db.Model):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_by: Mapped[str] = mapped_column(String(64), default="")
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The clock: due_on above is the date in force; these say why it moved.
+    first_due_on: Mapped[date | None]
+    extended_due_on: Mapped[date | None]
+    paused_since: Mapped[date | None]
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tasks: Mapped[list[Task]] = relationship(
         back_populates="request", order_by="Task.id", cascade="all, delete-orphan"
     )
+    assignee: Mapped[User | None] = relationship()
     events: Mapped[list[Event]] = relationship(
         back_populates="request", order_by="Event.id", cascade="all, delete-orphan"
     )
@@ -235,6 +242,20 @@ class Event(db.Model):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     request: Mapped[Request | None] = relationship(back_populates="events")
+
+
+class Reminder(db.Model):
+    """A reminder sent about a request; the unique key makes every reminder go out once,
+    whatever the number of workers or restarts."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("request_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
+    key: Mapped[str] = mapped_column(String(32))  # "before-7", "overdue-2026-12-24", ...
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recipients: Mapped[int] = mapped_column(default=0)
 
 
 class Document(db.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rq import get_current_job
 
-from dsar.services import processing
+from dsar.services import processing, reminders
 
 
 def run_system_task(task_id: int) -> None:
@@ -17,3 +17,8 @@ def run_system_task(task_id: int) -> None:
 def compile_response(request_id: int) -> None:
     """Render the request's answer PDF once every task is final."""
     processing.compile_response(request_id)
+
+
+def send_deadline_reminders() -> None:
+    """Acknowledge what is owed, remind officers of due dates, flag overdue requests."""
+    reminders.run()

@@ -12,7 +12,7 @@ from dsar.api.schemas import CreatedOut, RequestIn, RequestOut
 from dsar.exceptions import IntakeRefused
 from dsar.extensions import db
 from dsar.models import Request
-from dsar.services import accounts, intake
+from dsar.services import accounts, intake, reminders
 
 blp = Blueprint(
     "api", __name__, url_prefix="/api/v1", description="Create and follow privacy requests."
@@ -39,6 +39,10 @@ def _view(req: Request) -> dict[str, Any]:
         "received_at": req.received_at,
         "acknowledge_by": req.acknowledge_by,
         "due_at": req.due_on,
+        "first_due_at": req.first_due_on or req.due_on,
+        "extended_due_at": req.extended_due_on,
+        "paused_since": req.paused_since,
+        "overdue": reminders.overdue(req, reminders.today_here()),
         "due_basis": req.due_basis,
         "verified": req.verified_at is not None or req.verified_by == "not required",
         "tasks": [

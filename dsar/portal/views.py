@@ -15,11 +15,12 @@ from flask import (
     url_for,
 )
 
-from dsar import rules, transitions
+from dsar import deadlines, rules, transitions
 from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import limiter
 from dsar.models import FINAL_TASK_STATUSES, Request, RequestKind, RequestStatus, TaskStatus
 from dsar.portal.forms import ConfirmForm, RequestForm
+from dsar.rules import Unit
 from dsar.services import intake
 
 bp = Blueprint("portal", __name__)
@@ -55,6 +56,32 @@ def _request_or_404(token: str) -> Request:
         return intake.find_by_tracking(token)
     except LinkInvalid:
         abort(404, "This tracking link is not valid. Check that you copied it whole.")
+
+
+_SPANS = {Unit.MONTHS: "calendar month", Unit.DAYS: "day", Unit.BUSINESS_DAYS: "working day"}
+
+
+def why_this_date(req: Request) -> list[str]:
+    """The due date explained in plain words for the person (officers see the full trace)."""
+    rule_set = rules.regime(req.regime)
+    period = rule_set.respond_period(req.kind)
+    span = f"{period.amount} {_SPANS[period.unit]}{'s' if period.amount != 1 else ''}"
+    received = deadlines.received_on(req.received_at, current_app.config["DSAR_TIMEZONE"])
+    lines = [
+        f"We received your request on {received:%-d %B %Y}.",
+        f"{rule_set.name} gives us {span} to answer ({period.citation}).",
+    ]
+    if period.roll_to_working_day:
+        lines.append("When that day is a weekend or a bank holiday, the next working day counts.")
+    if req.paused_since:
+        lines.append(
+            f"The clock has been paused since {req.paused_since:%-d %B %Y} while we wait for "
+            "information from you; it starts again as soon as we have it."
+        )
+    if req.extended_due_on:
+        lines.append("We have extended the time to answer, as the law allows; we emailed you why.")
+    lines.append(f"So we must answer by {req.due_on:%A %-d %B %Y}.")
+    return lines
 
 
 def _progress(req: Request) -> dict[str, Any]:
@@ -127,6 +154,7 @@ def status(token: str) -> str:
         regime=regime,
         kind_label=rules.KIND_LABELS[req.kind],
         progress=_progress(req),
+        why=why_this_date(req),
     )
 
 

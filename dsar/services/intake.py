@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
-from dsar import deadlines, mail, transitions
+from dsar import mail, transitions
 from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import db
 from dsar.models import ApiKey, Request, RequestKind, RequestStatus, utcnow
-from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES, Verification, verification_for
-from dsar.services import processing
+from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES, Verification
+from dsar.services import clock, processing
 from dsar.services.events import record
 from dsar.tokens import digest, new_token
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,6 @@ def submit(
     """Store a new request with its due dates, then verify or start it."""
     kind = check_allowed(sub.regime, sub.kind)
     received_at = now or utcnow()
-    due = deadlines.compute(sub.regime, kind, received_at, current_app.config["DSAR_TIMEZONE"])
     tracking = new_token()
     req = Request(
         tracking_hash=digest(tracking),
@@ -91,11 +93,9 @@ def submit(
         country=sub.country.strip(),
         details=sub.details.strip(),
         received_at=received_at,
-        acknowledge_by=due.acknowledge_by,
-        due_on=due.respond_by,
-        due_basis=due.basis,
         api_key_id=api_key.id if api_key else None,
     )
+    clock.recompute(req)
     db.session.add(req)
     db.session.flush()
     req.reference = f"DSAR-{received_at:%Y}-{req.id:06d}"
@@ -110,7 +110,7 @@ def submit(
     if identity_verified and api_key is not None:
         _mark_verified(req, by=f"api-key:{api_key.id}", actor=actor, now=received_at)
         _start(req, tracking)
-    elif verification_for(kind) is Verification.NONE:
+    elif REGIMES[sub.regime].verification_for(kind).level is Verification.NONE:
         req.verified_by = "not required"
         _start(req, tracking)
     else:
@@ -126,15 +126,13 @@ def _ask_for_verification(req: Request, tracking: str, *, now: datetime) -> None
     before = transitions.move(req, RequestStatus.AWAITING_VERIFICATION)
     record(req, "verification_requested", actor="system", before=before, after=req.status)
     db.session.commit()
-    mail.send(
-        to=req.email,
+    acknowledge(
+        req,
         subject=f"Please confirm your request {req.reference}",
         template="verify",
-        request=req,
         link=verification_url(tracking, token),
         tracking_link=tracking_url(tracking),
         hours=hours,
-        request_id=req.id,
     )
 
 
@@ -146,15 +144,37 @@ def _mark_verified(req: Request, *, by: str, actor: str, now: datetime) -> None:
 
 def _start(req: Request, tracking: str) -> None:
     db.session.commit()
-    mail.send(
-        to=req.email,
+    acknowledge(
+        req,
         subject=f"We have received your request {req.reference}",
         template="received",
-        request=req,
         tracking_link=tracking_url(tracking),
-        request_id=req.id,
     )
     processing.start(req)
+
+
+def acknowledge(req: Request, *, subject: str, template: str, **context: object) -> bool:
+    """Send the first email, which is the acknowledgement of receipt, and record it.
+
+    A mail failure never loses the request: it is logged, and the reminder job sends the
+    acknowledgement again later (`services.reminders`).
+    """
+    try:
+        mail.send(
+            to=req.email,
+            subject=subject,
+            template=template,
+            request=req,
+            request_id=req.id,
+            **context,
+        )
+    except (OSError, mail.MailError):
+        log.exception("acknowledgement of request %s could not be sent", req.id)
+        return False
+    req.acknowledged_at = utcnow()
+    record(req, "acknowledged", actor="system", detail={"template": template})
+    db.session.commit()
+    return True
 
 
 def find_by_tracking(token: str) -> Request:

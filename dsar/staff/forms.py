@@ -1,7 +1,7 @@
 """Staff forms: shape only."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 
@@ -13,4 +13,21 @@ class LoginForm(FlaskForm):
 
 
 class LogoutForm(FlaskForm):
+    pass
+
+
+class ReasonForm(FlaskForm):
+    """Pause or extend: the reason goes into the history (and, for an extension, to the
+    person)."""
+
+    reason = TextAreaField(
+        "Reason",
+        validators=[
+            InputRequired("Give the reason."),
+            Length(max=1000, message="Keep the reason under 1,000 characters."),
+        ],
+    )
+
+
+class ConfirmForm(FlaskForm):
     pass

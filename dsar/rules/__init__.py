@@ -1,0 +1,110 @@
+"""Rule sets per regime as data with citations, and the product's kinds of request.
+
+Views, services and documents read these tables; nothing else in the code branches on a
+regime's name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from dsar.models import RequestKind, TaskAction
+from dsar.rules.regimes import REGIMES
+from dsar.rules.types import (
+    Appeal,
+    DenialReason,
+    Extension,
+    Pause,
+    Period,
+    Regime,
+    Requirement,
+    Unit,
+    Verification,
+)
+
+__all__ = [
+    "ACTIONS",
+    "KIND_LABELS",
+    "OFFERED_KINDS",
+    "REGIMES",
+    "Appeal",
+    "DenialReason",
+    "Extension",
+    "Pause",
+    "Period",
+    "Regime",
+    "Requirement",
+    "Unit",
+    "UnknownRegime",
+    "Verification",
+    "configure",
+    "regime",
+]
+
+# The product's automated action per kind. Kinds without one are handled by an officer.
+ACTIONS: dict[RequestKind, TaskAction] = {
+    RequestKind.ACCESS: TaskAction.LOCATE,
+    RequestKind.PORTABILITY: TaskAction.LOCATE,
+    RequestKind.DELETION: TaskAction.ERASE,
+    RequestKind.OPT_OUT: TaskAction.OPT_OUT,
+    RequestKind.LIMIT_SENSITIVE: TaskAction.OPT_OUT,
+}
+
+# Kinds the portal and API accept today: each has an automated path end to end.
+OFFERED_KINDS: tuple[RequestKind, ...] = (
+    RequestKind.ACCESS,
+    RequestKind.DELETION,
+    RequestKind.OPT_OUT,
+)
+
+KIND_LABELS: dict[RequestKind, str] = {
+    RequestKind.ACCESS: "See the data held about me",
+    RequestKind.PORTABILITY: "Get my data in a machine-readable file",
+    RequestKind.DELETION: "Delete my data",
+    RequestKind.CORRECTION: "Correct my data",
+    RequestKind.OPT_OUT: "Stop selling, sharing or marketing with my data",
+    RequestKind.RESTRICTION: "Restrict the use of my data",
+    RequestKind.OBJECTION: "Object to the use of my data",
+    RequestKind.LIMIT_SENSITIVE: "Limit the use of my sensitive data",
+}
+
+_DEFAULTS = dict(REGIMES)
+
+
+class UnknownRegime(KeyError):
+    pass
+
+
+def regime(key: str) -> Regime:
+    try:
+        return REGIMES[key]
+    except KeyError:
+        raise UnknownRegime(key) from None
+
+
+def configure(config: Mapping[str, Any]) -> None:
+    """Apply the settings that stand in for values LEGAL.md marks *unverified*."""
+    REGIMES.clear()
+    REGIMES.update(_DEFAULTS)
+    qc_days = int(config.get("DSAR_QC_EXTENSION_DAYS", 0))
+    if qc_days:
+        REGIMES["qc_law25"] = dataclasses.replace(
+            REGIMES["qc_law25"],
+            extension=Extension(
+                Period(qc_days, Unit.DAYS, f"DSAR_QC_EXTENSION_DAYS={qc_days} (unverified)"),
+                citation="configured: no extension found in the Act (unverified)",
+            ),
+        )
+    co_days = int(config.get("DSAR_CO_APPEAL_EXTENSION_DAYS", 60))
+    co = REGIMES["us_co"]
+    if co.appeal is not None:
+        extension = (
+            Period(co_days, Unit.DAYS, f"C.R.S. 6-1-1306(3)(b): {co_days} more (unverified)")
+            if co_days
+            else None
+        )
+        REGIMES["us_co"] = dataclasses.replace(
+            co, appeal=dataclasses.replace(co.appeal, extension=extension)
+        )

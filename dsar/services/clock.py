@@ -1,0 +1,124 @@
+"""Pause, resume and extend a request's clock; every due date is recomputed from history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import current_app
+
+from dsar import deadlines, mail, transitions
+from dsar.exceptions import ClockRefused
+from dsar.extensions import db
+from dsar.models import Request, utcnow
+from dsar.rules import regime
+from dsar.services.events import record
+
+# Event actions that move the clock, and the deadline module's name for each.
+CLOCK_ACTIONS = {"clock_paused": "pause", "clock_resumed": "resume", "deadline_extended": "extend"}
+MAX_REASON = 1000
+
+
+def _zone() -> str:
+    return current_app.config["DSAR_TIMEZONE"]
+
+
+def local_day(moment: datetime) -> date:
+    return deadlines.received_on(moment, _zone())
+
+
+def history(req: Request) -> list[deadlines.ClockEvent]:
+    return [
+        deadlines.ClockEvent(CLOCK_ACTIONS[e.action], local_day(e.at), e.detail.get("reason", ""))
+        for e in req.events
+        if e.action in CLOCK_ACTIONS
+    ]
+
+
+def recompute(req: Request, *, today: date | None = None) -> deadlines.Deadline:
+    """Set the request's dates from its receipt and clock history (the caller commits)."""
+    due = deadlines.compute(
+        req.regime, req.kind, req.received_at, _zone(), events=history(req), today=today
+    )
+    req.due_on = due.respond_by
+    req.first_due_on = due.first_respond_by
+    req.extended_due_on = due.extended_respond_by
+    req.paused_since = due.paused_since
+    req.acknowledge_by = due.acknowledge_by
+    req.due_basis = due.basis
+    return due
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ClockRefused("Give the reason: it goes into the request's history.")
+    if len(reason) > MAX_REASON:
+        raise ClockRefused(f"Keep the reason under {MAX_REASON} characters.")
+    return reason
+
+
+def _open(req: Request) -> None:
+    if req.status not in transitions.OPEN_STATUSES:
+        raise ClockRefused(f"{req.reference} is {req.status.value}: its clock has stopped.")
+
+
+def pause(req: Request, *, reason: str, actor: str, now: datetime | None = None) -> None:
+    rules = regime(req.regime)
+    if rules.pause is None:
+        note = rules.notes[0] if rules.notes else ""
+        raise ClockRefused(f"{rules.name} has no pause of the clock. {note}".strip())
+    _open(req)
+    if req.paused_since is not None:
+        raise ClockRefused(f"The clock has been paused since {req.paused_since:%-d %B %Y}.")
+    now = now or utcnow()
+    record(req, "clock_paused", actor=actor, detail={"reason": _reason(reason)}).at = now
+    db.session.flush()
+    recompute(req, today=local_day(now))
+    db.session.commit()
+
+
+def resume(req: Request, *, actor: str, now: datetime | None = None) -> None:
+    _open(req)
+    if req.paused_since is None:
+        raise ClockRefused("The clock is not paused.")
+    now = now or utcnow()
+    record(req, "clock_resumed", actor=actor).at = now
+    db.session.flush()
+    recompute(req, today=local_day(now))
+    db.session.commit()
+
+
+def extend(req: Request, *, reason: str, actor: str, now: datetime | None = None) -> None:
+    """Extend once, within the first deadline, and tell the person why and until when."""
+    rules = regime(req.regime)
+    extension = rules.extension_for(req.kind)
+    if extension is None:
+        raise ClockRefused(f"{rules.name} allows no extension for this kind of request.")
+    _open(req)
+    reason = _reason(reason)
+    if req.extended_due_on is not None:
+        raise ClockRefused(
+            f"Already extended to {req.extended_due_on:%-d %B %Y}, the most the law allows "
+            f"({extension.citation})."
+        )
+    now = now or utcnow()
+    today = local_day(now)
+    notice_by = req.first_due_on or req.due_on
+    if extension.notice_by_first_deadline and today > notice_by:
+        raise ClockRefused(
+            f"Too late to extend: the person had to be told by {notice_by:%-d %B %Y} "
+            f"({extension.citation})."
+        )
+    record(req, "deadline_extended", actor=actor, detail={"reason": reason}).at = now
+    db.session.flush()
+    recompute(req, today=today)
+    db.session.commit()
+    mail.send(
+        to=req.email,
+        subject=f"We need more time for your request {req.reference}",
+        template="extended",
+        request=req,
+        reason=reason,
+        citation=extension.citation,
+        request_id=req.id,
+    )
