@@ -6,45 +6,150 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from dsar.deadlines import add_business_days, add_months, compute
+from dsar.deadlines import ClockEvent, add_business_days, add_months, compute
 from dsar.models import RequestKind as K
+from dsar.rules import REGIMES
 
 
 def at(day: str, hour: int = 12) -> datetime:
     return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
 
 
+def ev(action: str, day: str, reason: str = "r") -> ClockEvent:
+    return ClockEvent(action, date.fromisoformat(day), reason)
+
+
+# regime, kind, received (UTC noon), clock events, respond by, acknowledge by: worked by hand
+# from shared/LEGAL.md and the holiday calendars, not from the code under test.
 CASES = [
-    # regime, kind, received (UTC noon), respond by, acknowledge by
-    ("gdpr", K.ACCESS, "2026-01-16", "2026-02-16", None),
-    ("gdpr", K.ACCESS, "2026-01-31", "2026-02-28", None),  # no 31 February: month's last day
-    ("gdpr", K.DELETION, "2028-01-31", "2028-02-29", None),  # leap year
-    ("gdpr", K.ACCESS, "2026-12-15", "2027-01-15", None),  # across the year end
-    ("gdpr", K.ACCESS, "2026-03-31", "2026-04-30", None),
-    ("uk_gdpr", K.ACCESS, "2026-01-31", "2026-03-02", None),  # 28 Feb is a Saturday
-    ("uk_gdpr", K.ACCESS, "2026-11-25", "2026-12-29", None),  # Christmas, weekend, Boxing Day
-    ("uk_gdpr", K.ACCESS, "2026-04-03", "2026-05-05", None),  # 3 May Sunday, 4 May bank hol.
-    ("uk_gdpr", K.ACCESS, "2026-02-10", "2026-03-10", None),  # a plain Tuesday
-    ("ccpa", K.ACCESS, "2026-11-23", "2027-01-07", "2026-12-09"),  # Thanksgiving + day after
-    ("ccpa", K.DELETION, "2026-03-02", "2026-04-16", "2026-03-16"),
-    ("ccpa", K.DELETION, "2026-03-25", "2026-05-09", "2026-04-09"),  # Cesar Chavez Day 31 Mar
-    ("ccpa", K.OPT_OUT, "2026-12-14", "2027-01-06", None),  # Christmas and New Year's Day
-    ("lgpd", K.ACCESS, "2026-03-10", "2026-03-25", "2026-03-10"),
-    ("lgpd", K.DELETION, "2026-12-20", "2027-01-04", None),
-    ("us_va", K.ACCESS, "2026-01-10", "2026-02-24", None),
-    ("us_co", K.OPT_OUT, "2026-02-01", "2026-03-18", None),
-    ("us_ct", K.DELETION, "2026-06-30", "2026-08-14", None),
-    ("qc_law25", K.ACCESS, "2026-02-01", "2026-03-03", None),
+    ("gdpr", K.ACCESS, "2026-01-16", (), "2026-02-16", None),
+    ("gdpr", K.ACCESS, "2026-01-31", (), "2026-02-28", None),  # no 31 February: last day
+    ("gdpr", K.DELETION, "2028-01-31", (), "2028-02-29", None),  # leap year
+    ("gdpr", K.ACCESS, "2026-12-15", (), "2027-01-15", None),  # across the year end
+    ("gdpr", K.ACCESS, "2026-03-31", (), "2026-04-30", None),
+    ("gdpr", K.ACCESS, "2026-02-28", (), "2026-03-28", None),  # a Saturday: GDPR not rolled
+    ("gdpr", K.OPT_OUT, "2026-05-31", (), "2026-06-30", None),
+    ("gdpr", K.ACCESS, "2027-12-31", (), "2028-01-31", None),
+    ("gdpr", K.PORTABILITY, "2028-02-29", (), "2028-03-29", None),
+    ("uk_gdpr", K.ACCESS, "2026-01-31", (), "2026-03-02", None),  # 28 Feb is a Saturday
+    ("uk_gdpr", K.ACCESS, "2026-11-25", (), "2026-12-29", None),  # Christmas, w/e, Boxing Day
+    ("uk_gdpr", K.ACCESS, "2026-04-03", (), "2026-05-05", None),  # Sun 3 May, bank hol. 4 May
+    ("uk_gdpr", K.ACCESS, "2026-02-10", (), "2026-03-10", None),  # a plain Tuesday
+    ("uk_gdpr", K.DELETION, "2026-03-28", (), "2026-04-28", None),
+    ("uk_gdpr", K.ACCESS, "2026-07-31", (), "2026-09-01", None),  # late summer bank holiday
+    ("uk_gdpr", K.ACCESS, "2026-12-01", (), "2027-01-04", None),  # New Year's Day, weekend
+    ("uk_gdpr", K.CORRECTION, "2026-11-30", (), "2026-12-30", None),
+    ("ccpa", K.ACCESS, "2026-11-23", (), "2027-01-07", "2026-12-09"),  # Thanksgiving + day after
+    ("ccpa", K.DELETION, "2026-03-02", (), "2026-04-16", "2026-03-16"),
+    ("ccpa", K.DELETION, "2026-03-25", (), "2026-05-09", "2026-04-09"),  # Cesar Chavez Day
+    ("ccpa", K.ACCESS, "2026-12-21", (), "2027-02-04", "2027-01-06"),  # Christmas, New Year
+    ("ccpa", K.CORRECTION, "2026-02-13", (), "2026-03-30", "2026-03-02"),  # Presidents' Day
+    ("ccpa", K.OPT_OUT, "2026-12-14", (), "2027-01-06", None),  # Christmas, New Year's Day
+    ("ccpa", K.OPT_OUT, "2026-11-20", (), "2026-12-15", None),  # Thanksgiving + day after
+    ("ccpa", K.LIMIT_SENSITIVE, "2026-03-27", (), "2026-04-20", None),  # Cesar Chavez Day
+    ("lgpd", K.ACCESS, "2026-03-10", (), "2026-03-25", "2026-03-10"),
+    ("lgpd", K.DELETION, "2026-12-20", (), "2027-01-04", None),
+    ("lgpd", K.OPT_OUT, "2026-02-20", (), "2026-03-07", None),
+    ("lgpd", K.PORTABILITY, "2026-12-31", (), "2027-01-15", "2026-12-31"),
+    ("us_va", K.ACCESS, "2026-01-10", (), "2026-02-24", None),
+    ("us_va", K.OPT_OUT, "2026-12-01", (), "2027-01-15", None),
+    ("us_co", K.OPT_OUT, "2026-02-01", (), "2026-03-18", None),
+    ("us_co", K.ACCESS, "2026-11-30", (), "2027-01-14", None),
+    ("us_ct", K.DELETION, "2026-06-30", (), "2026-08-14", None),
+    ("us_ct", K.CORRECTION, "2026-10-17", (), "2026-12-01", None),
+    ("qc_law25", K.ACCESS, "2026-02-01", (), "2026-03-03", None),
+    ("qc_law25", K.CORRECTION, "2026-12-15", (), "2027-01-14", None),
+    ("qc_law25", K.OPT_OUT, "2026-01-31", (), "2026-03-02", None),
+    # Extensions: the whole span from receipt.
+    ("gdpr", K.ACCESS, "2026-01-16", (ev("extend", "2026-01-20"),), "2026-04-16", None),
+    ("gdpr", K.ACCESS, "2026-11-30", (ev("extend", "2026-12-10"),), "2027-02-28", None),
+    ("uk_gdpr", K.ACCESS, "2026-01-31", (ev("extend", "2026-02-02"),), "2026-04-30", None),
+    ("uk_gdpr", K.ACCESS, "2026-02-03", (ev("extend", "2026-02-05"),), "2026-05-05", None),
+    ("ccpa", K.ACCESS, "2026-11-23", (ev("extend", "2026-12-01"),), "2027-02-21", "2026-12-09"),
+    ("us_va", K.ACCESS, "2026-01-10", (ev("extend", "2026-02-01"),), "2026-04-10", None),
+    # Pauses: the days the clock stood still are added.
+    (
+        "uk_gdpr",
+        K.ACCESS,
+        "2026-01-05",
+        (ev("pause", "2026-01-10"), ev("resume", "2026-01-17")),
+        "2026-02-12",
+        None,
+    ),
+    (
+        "uk_gdpr",
+        K.ACCESS,
+        "2026-01-05",
+        (ev("pause", "2026-01-10"), ev("resume", "2026-01-11")),
+        "2026-02-06",
+        None,
+    ),
+    (
+        "uk_gdpr",
+        K.ACCESS,
+        "2026-01-26",  # +2 days lands on Saturday 28 Feb: rolled to Monday
+        (ev("pause", "2026-02-01"), ev("resume", "2026-02-03")),
+        "2026-03-02",
+        None,
+    ),
+    (
+        "gdpr",
+        K.ACCESS,
+        "2026-03-01",
+        (ev("pause", "2026-03-05"), ev("resume", "2026-03-15")),
+        "2026-04-11",
+        None,
+    ),
+    (
+        "gdpr",
+        K.ACCESS,
+        "2026-01-16",
+        (ev("pause", "2026-01-18"), ev("resume", "2026-01-21"), ev("extend", "2026-01-25")),
+        "2026-04-19",
+        None,
+    ),
+    # A pause still open on 20 January: ten days so far.
+    ("uk_gdpr", K.ACCESS, "2026-01-05", (ev("pause", "2026-01-10"),), "2026-02-16", None),
 ]
 
 
-@pytest.mark.parametrize(("regime", "kind", "received", "respond_by", "ack_by"), CASES)
+@pytest.mark.parametrize(("regime", "kind", "received", "events", "respond_by", "ack_by"), CASES)
 def test_due_dates_match_hand_worked_cases(
-    regime: str, kind: K, received: str, respond_by: str, ack_by: str | None
+    regime: str,
+    kind: K,
+    received: str,
+    events: tuple[ClockEvent, ...],
+    respond_by: str,
+    ack_by: str | None,
 ) -> None:
-    due = compute(regime, kind, at(received), "UTC")
+    due = compute(regime, kind, at(received), "UTC", events=events, today=date(2026, 1, 20))
     assert due.respond_by == date.fromisoformat(respond_by)
     assert due.acknowledge_by == (date.fromisoformat(ack_by) if ack_by else None)
+
+
+def test_the_table_has_at_least_forty_cases_across_every_regime() -> None:
+    assert len(CASES) >= 40
+    assert {c[0] for c in CASES} == set(REGIMES)
+
+
+@pytest.mark.parametrize(
+    ("moment", "zone", "expected"),
+    [
+        ("2026-03-01T07:30:00+00:00", "America/Los_Angeles", "2026-04-14"),  # still 28 Feb
+        ("2026-03-01T07:30:00+00:00", "UTC", "2026-04-15"),
+    ],
+)
+def test_ccpa_receipt_day_is_the_company_day(moment: str, zone: str, expected: str) -> None:
+    due = compute("ccpa", K.ACCESS, datetime.fromisoformat(moment), zone)
+    assert due.respond_by == date.fromisoformat(expected)
+
+
+def test_uk_receipt_after_midnight_summer_time_counts_from_the_next_day() -> None:
+    # 23:30 UTC on 30 June is 00:30 on 1 July in London (BST): due Saturday 1 August,
+    # rolled to Monday 3 August.
+    moment = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
+    assert compute("uk_gdpr", K.ACCESS, moment, "Europe/London").respond_by == date(2026, 8, 3)
+    assert compute("uk_gdpr", K.ACCESS, moment, "UTC").respond_by == date(2026, 7, 30)
 
 
 def test_the_day_of_receipt_is_taken_in_the_company_time_zone() -> None:
