@@ -87,12 +87,19 @@ def _send_once(req: Request, key: str, days_left: int) -> bool:
 
 
 def _acknowledge_owed(req: Request, report: Report) -> None:
+    """Send an acknowledgement that failed at intake; claimed first, like a reminder."""
     from dsar.services.intake import acknowledge
 
-    if acknowledge(
-        req, subject=f"We have received your request {req.reference}", template="acknowledgement"
-    ):
+    try:
+        with db.session.begin_nested():
+            db.session.add(Reminder(request_id=req.id, key="acknowledgement"))
+    except IntegrityError:
+        return  # another worker, or an earlier run, sent it
+    subject = f"We have received your request {req.reference}"
+    if acknowledge(req, subject=subject, template="acknowledgement"):
         report.acknowledged.append(req.id)
+    else:
+        db.session.rollback()  # drop the claim so that a later run tries again
 
 
 def run(*, today: date | None = None) -> Report:
