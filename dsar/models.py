@@ -189,11 +189,16 @@ class Request(db.Model):
     paused_since: Mapped[date | None]
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An earlier request from the same identity and kind, flagged for the officer.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
+    denial_reason: Mapped[str] = mapped_column(String(32), default="")
+    denial_text: Mapped[str] = mapped_column(Text, default="")
 
     tasks: Mapped[list[Task]] = relationship(
         back_populates="request", order_by="Task.id", cascade="all, delete-orphan"
     )
     assignee: Mapped[User | None] = relationship()
+    duplicate_of: Mapped[Request | None] = relationship(remote_side="Request.id")
     events: Mapped[list[Event]] = relationship(
         back_populates="request", order_by="Event.id", cascade="all, delete-orphan"
     )
@@ -220,6 +225,9 @@ class Task(db.Model):
     retained_count: Mapped[int] = mapped_column(default=0)
     # Copies of located records, or receipts of what was done; purged after delivery.
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A deletion's dry run: what was found and would be erased, shown for approval.
+    preview: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")  # why skipped, or the owner's note
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -256,6 +264,22 @@ class Reminder(db.Model):
     key: Mapped[str] = mapped_column(String(32))  # "before-7", "overdue-2026-12-24", ...
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recipients: Mapped[int] = mapped_column(default=0)
+
+
+class DocumentDownload(db.Model):
+    """Who downloaded which document, when: staff, an API key, or the person."""
+
+    __tablename__ = "document_downloads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    channel: Mapped[str] = mapped_column(String(16))  # staff | api | person
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+
+    document: Mapped[Document] = relationship()
+    user: Mapped[User | None] = relationship()
 
 
 class Document(db.Model):

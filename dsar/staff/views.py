@@ -1,4 +1,5 @@
-"""Staff views: login, the queue by due date, one request's page."""
+"""Staff blueprint: sign-in and sign-out, shared guards; the pages live in the modules
+imported at the bottom (queue, request page, data systems)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,18 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
-from dsar import rules, transitions
-from dsar.exceptions import ClockRefused
-from dsar.extensions import db, limiter, login_manager
-from dsar.models import Request, RequestStatus, Role, Task, User
-from dsar.services import accounts, clock, reminders
-from dsar.staff.forms import ConfirmForm, LoginForm, LogoutForm, ReasonForm
+from dsar.extensions import limiter, login_manager
+from dsar.models import Role, User
+from dsar.services import accounts
+from dsar.staff.forms import LoginForm, LogoutForm
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+# Roles that may change things; auditors read only.
+ACTORS = (Role.OFFICER, Role.ADMIN)
 
 
 @login_manager.user_loader
@@ -71,124 +71,10 @@ def roles_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[...,
     return decorate
 
 
-@bp.get("/")
-@login_required
-def queue() -> str:
-    status = request.args.get("status", "")
-    today = reminders.today_here()
-    query = (
-        select(Request).options(selectinload(Request.tasks)).order_by(Request.due_on, Request.id)
-    )
-    if status:
-        try:
-            query = query.where(Request.status == RequestStatus(status))
-        except ValueError:
-            abort(400, f"Unknown status {status!r}.")
-    if request.args.get("overdue"):
-        query = query.where(Request.due_on < today, Request.status.in_(transitions.OPEN_STATUSES))
-    requests = db.session.scalars(query.limit(200)).all()
-    counts = dict(
-        db.session.execute(select(Request.status, func.count()).group_by(Request.status)).all()
-    )
-    return render_template(
-        "staff/queue.html",
-        requests=requests,
-        counts=counts,
-        statuses=list(RequestStatus),
-        current=status,
-        labels=rules.KIND_LABELS,
-        regimes=rules.REGIMES,
-        logout_form=LogoutForm(),
-        today=today,
-        overdue=lambda r: reminders.overdue(r, today),
-        overdue_only=bool(request.args.get("overdue")),
-    )
+def actor() -> str:
+    """How the signed-in staff member appears in a request's history."""
+    return f"user:{current_user.id}"
 
 
-def _request_or_404(reference: str) -> Request:
-    req = db.session.scalar(
-        select(Request)
-        .where(Request.reference == reference)
-        .options(selectinload(Request.tasks).selectinload(Task.system))
-    )
-    if req is None:
-        abort(404, f"No request with reference {reference}.")
-    return req
-
-
-@bp.get("/requests/<reference>")
-@login_required
-def request_page(reference: str) -> str:
-    req = _request_or_404(reference)
-    rule_set = rules.regime(req.regime)
-    return render_template(
-        "staff/request.html",
-        req=req,
-        regime=rule_set,
-        extension=rule_set.extension_for(req.kind),
-        labels=rules.KIND_LABELS,
-        logout_form=LogoutForm(),
-        reason_form=ReasonForm(),
-        confirm_form=ConfirmForm(),
-        overdue=reminders.overdue(req, reminders.today_here()),
-        can_act=current_user.role in (Role.OFFICER, Role.ADMIN),
-    )
-
-
-def _clock_action(reference: str, act: Callable[[Request], None], done: str) -> Any:
-    req = _request_or_404(reference)
-    try:
-        act(req)
-    except ClockRefused as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        flash(done, "info")
-    return redirect(url_for("staff.request_page", reference=reference))
-
-
-def _reason_or_back(reference: str) -> str | None:
-    form = ReasonForm()
-    if form.validate_on_submit():
-        return form.reason.data
-    for errors in form.errors.values():
-        for error in errors:
-            flash(error, "error")
-    return None
-
-
-@bp.post("/requests/<reference>/pause")
-@roles_required(Role.OFFICER, Role.ADMIN)
-def pause(reference: str) -> Any:
-    reason = _reason_or_back(reference)
-    if reason is None:
-        return redirect(url_for("staff.request_page", reference=reference))
-    actor = f"user:{current_user.id}"
-    return _clock_action(
-        reference, lambda r: clock.pause(r, reason=reason, actor=actor), "The clock is paused."
-    )
-
-
-@bp.post("/requests/<reference>/resume")
-@roles_required(Role.OFFICER, Role.ADMIN)
-def resume(reference: str) -> Any:
-    if not ConfirmForm().validate_on_submit():
-        abort(400, "The form expired; reload the page and try again.")
-    actor = f"user:{current_user.id}"
-    return _clock_action(
-        reference, lambda r: clock.resume(r, actor=actor), "The clock is running again."
-    )
-
-
-@bp.post("/requests/<reference>/extend")
-@roles_required(Role.OFFICER, Role.ADMIN)
-def extend(reference: str) -> Any:
-    reason = _reason_or_back(reference)
-    if reason is None:
-        return redirect(url_for("staff.request_page", reference=reference))
-    actor = f"user:{current_user.id}"
-    return _clock_action(
-        reference,
-        lambda r: clock.extend(r, reason=reason, actor=actor),
-        "Extended; the person has been told why and the new date.",
-    )
+# Routes in other modules register on `bp` when imported.
+from dsar.staff import queue_views, request_views, system_views  # noqa: E402, F401
