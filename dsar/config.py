@@ -116,6 +116,8 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         "DSAR_TASK_TIMEOUT": _int(env, "DSAR_TASK_TIMEOUT", 600, minimum=1),
         "DSAR_CONNECTOR_TIMEOUT": _int(env, "DSAR_CONNECTOR_TIMEOUT", 20, minimum=1),
         "DSAR_VERIFY_HOURS": _int(env, "DSAR_VERIFY_HOURS", 72, minimum=1),
+        # A request from the same email for the same kind within this many days is flagged.
+        "DSAR_DUPLICATE_DAYS": _int(env, "DSAR_DUPLICATE_DAYS", 30),
         # Reminders to officers: days before the due date, and how often the check runs.
         "DSAR_REMINDER_DAYS": _intervals(env, "DSAR_REMINDER_DAYS", "7,3,1"),
         "DSAR_REMINDER_INTERVAL": _int(env, "DSAR_REMINDER_INTERVAL", 3600, minimum=10),

@@ -36,3 +36,17 @@ class ConfigFileError(DsarError):
 
 class ClockRefused(DsarError):
     """A pause, resume or extension the regime or the request's state does not allow."""
+
+
+class DecisionRefused(DsarError):
+    """An officer's action the request's state or the regime's rules do not allow."""
+
+
+class SystemInvalid(ConfigFileError):
+    """A data system's settings are refused; `field` names the setting at fault (key, name,
+    kind, owner, contact, description or config) so that a form can show the message there."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field

@@ -157,7 +157,14 @@ class Request(db.Model):
 
     __tablename__ = "requests"
     __table_args__ = (
-        Index("ix_requests_status_due", "status", "due_on"),
+        # The queue (dsar.staff.queue_views) walks these in (due_on, id) order, one status
+        # at a time, and counts per status up to a cap. The first carries the other filter
+        # columns so that those walks never leave the index; the second serves one
+        # assignee's queue; the third, a planner that reads (due_on, id) in order and
+        # filters (PostgreSQL, or SQLite without an IN list on status).
+        Index("ix_requests_queue", "status", "due_on", "id", "assignee_id", "kind", "regime"),
+        Index("ix_requests_assignee_queue", "assignee_id", "status", "due_on", "id"),
+        Index("ix_requests_due_id", "due_on", "id"),
         Index("ix_requests_email", "email"),
     )
 

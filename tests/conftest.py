@@ -232,3 +232,38 @@ def api_key(app: Flask) -> str:
 
 def api_headers(key: str) -> dict[str, Any]:
     return {"Authorization": f"Bearer {key}"}
+
+
+STAFF_PASSWORD = "staff-password-for-tests"
+
+
+@pytest.fixture
+def login(app: Flask, client: FlaskClient) -> Callable[[str], str]:
+    """Sign the test client in as a staff member of `role`; returns their email."""
+    from dsar.models import Role, User
+    from dsar.services.accounts import create_user
+
+    def sign_in(role: str) -> str:
+        email = f"{role}@staff.test"
+        if db.session.scalar(db.select(User).where(User.email == email)) is None:
+            create_user(email, Role(role), STAFF_PASSWORD)
+        resp = client.post(
+            "/staff/login",
+            data={
+                "csrf_token": csrf_token(client, "/staff/login"),
+                "email": email,
+                "password": STAFF_PASSWORD,
+            },
+        )
+        assert resp.status_code == 302, resp.get_data(as_text=True)
+        return email
+
+    return sign_in
+
+
+def staff_post(client: FlaskClient, reference: str, action: str, **data: str) -> str:
+    """POST one of the request page's forms as the signed-in user; return the page after."""
+    page = f"/staff/requests/{reference}"
+    resp = client.post(f"{page}/{action}", data={"csrf_token": csrf_token(client, page), **data})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    return client.get(page).get_data(as_text=True)

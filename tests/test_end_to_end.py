@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from dsar.extensions import db
 from dsar.models import Document, Event, Request, RequestStatus, Task, TaskStatus
-from tests.conftest import api_headers, csrf_token, link_in
+from tests.conftest import api_headers, csrf_token, link_in, staff_post
 
 pytestmark = pytest.mark.slow
 
@@ -123,16 +123,28 @@ def _counts(demo: Path) -> dict[str, int]:
     return counts
 
 
-def test_deletion_erases_jane_everywhere_and_nobody_else(
+def test_deletion_erases_jane_everywhere_and_nobody_else_after_approval(
     client: FlaskClient,
     demo_systems: list[str],
     outbox: Callable[[], list],
     run_workers: Callable[..., None],
     demo_dir: Path,
+    login: Callable[[str], str],
 ) -> None:
     before = _counts(demo_dir)
     submit_form(client, "deletion")
     confirm_email(client, outbox)
+    # A dry run first: every system searched, nothing erased, an officer must approve.
+    run_workers(lambda: all(t.status is TaskStatus.SUCCEEDED for t in the_request().tasks))
+    req = the_request()
+    assert req.status is RequestStatus.AWAITING_APPROVAL
+    assert _counts(demo_dir) == before
+    login("officer")
+    page = client.get(f"/staff/requests/{req.reference}").get_data(as_text=True)
+    assert "What approving will erase" in page
+    assert "Web shop (customers and orders) — 4 records" in page
+    page = staff_post(client, req.reference, "approve")
+    assert "Approved: the erasure is running in every system." in page
     run_workers(finished)
     req = the_request()
     assert req.status is RequestStatus.COMPLETED

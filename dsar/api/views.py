@@ -12,7 +12,7 @@ from dsar.api.schemas import CreatedOut, RequestIn, RequestOut
 from dsar.exceptions import IntakeRefused
 from dsar.extensions import db
 from dsar.models import Request
-from dsar.services import accounts, intake, reminders
+from dsar.services import accounts, downloads, intake, reminders
 
 blp = Blueprint(
     "api", __name__, url_prefix="/api/v1", description="Create and follow privacy requests."
@@ -111,6 +111,7 @@ def response_pdf(reference: str) -> Any:
     doc = next((d for d in reversed(req.documents) if d.kind == "response"), None)
     if doc is None:
         abort(404, message=f"The answer to {reference} is not ready (status {req.status.value}).")
+    downloads.record_download(doc, channel="api", api_key_id=g.api_key.id)
     return send_from_directory(
         current_app.config["DSAR_DOCUMENTS_DIR"],
         doc.filename,

@@ -64,7 +64,9 @@ class HttpConnector:
         if self.token_env:
             token = os.environ.get(self.token_env, "")
             if not token:
-                raise ConnectorError(f"the secret {self.token_env} is not set for the workers")
+                raise ConnectorError(
+                    f"the secret {self.token_env} is not set in this process's environment"
+                )
             headers["Authorization"] = f"Bearer {token}"
         req = urllib.request.Request(  # noqa: S310 - scheme checked above
             url, data=json.dumps(body).encode(), headers=headers, method="POST"

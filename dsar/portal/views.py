@@ -21,7 +21,7 @@ from dsar.extensions import limiter
 from dsar.models import FINAL_TASK_STATUSES, Request, RequestKind, RequestStatus, TaskStatus
 from dsar.portal.forms import ConfirmForm, RequestForm
 from dsar.rules import Unit
-from dsar.services import intake
+from dsar.services import downloads, intake
 
 bp = Blueprint("portal", __name__)
 
@@ -183,6 +183,7 @@ def response_pdf(token: str) -> Any:
     doc = next((d for d in reversed(req.documents) if d.kind == "response"), None)
     if doc is None:
         abort(404, "Your answer is not ready yet. This page will offer it when it is.")
+    downloads.record_download(doc, channel="person")
     return send_from_directory(
         current_app.config["DSAR_DOCUMENTS_DIR"],
         doc.filename,

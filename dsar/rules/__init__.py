@@ -26,6 +26,7 @@ from dsar.rules.types import (
 
 __all__ = [
     "ACTIONS",
+    "APPROVAL_KINDS",
     "KIND_LABELS",
     "OFFERED_KINDS",
     "REGIMES",
@@ -58,6 +59,9 @@ OFFERED_KINDS: tuple[RequestKind, ...] = (
     RequestKind.DELETION,
     RequestKind.OPT_OUT,
 )
+
+# Kinds that wait for an officer's approval after a dry run (locate) before acting.
+APPROVAL_KINDS: frozenset[RequestKind] = frozenset({RequestKind.DELETION})
 
 KIND_LABELS: dict[RequestKind, str] = {
     RequestKind.ACCESS: "See the data held about me",

@@ -14,7 +14,7 @@ from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import db
 from dsar.models import ApiKey, Request, RequestKind, RequestStatus, utcnow
 from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES, Verification
-from dsar.services import clock, processing
+from dsar.services import clock, decisions, processing
 from dsar.services.events import record
 from dsar.tokens import digest, new_token
 
@@ -107,6 +107,11 @@ def submit(
         after=RequestStatus.RECEIVED,
         detail={"kind": kind.value, "regime": sub.regime, "channel": channel},
     )
+    earlier = decisions.find_possible_duplicate(req)
+    if earlier is not None:
+        # Flagged for the officer only: verification is never skipped because of it.
+        req.duplicate_of = earlier
+        record(req, "possible_duplicate", actor="system", detail={"of": earlier.reference})
     if identity_verified and api_key is not None:
         _mark_verified(req, by=f"api-key:{api_key.id}", actor=actor, now=received_at)
         _start(req, tracking)

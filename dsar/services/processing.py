@@ -24,12 +24,13 @@ from dsar.models import (
     Document,
     Request,
     RequestStatus,
+    SystemKind,
     Task,
     TaskAction,
     TaskStatus,
     utcnow,
 )
-from dsar.rules import ACTIONS
+from dsar.rules import ACTIONS, APPROVAL_KINDS
 from dsar.services.events import record
 
 log = logging.getLogger(__name__)
@@ -40,19 +41,29 @@ class TaskFailed(Exception):
 
 
 def start(req: Request) -> None:
-    """Create one task per enabled system and enqueue them all; the request is in progress."""
-    action = ACTIONS[req.kind]
+    """Create one task per enabled system and enqueue them all.
+
+    Kinds that need an officer's approval (deletion) first run a dry run: every system is
+    searched, nothing is changed, and the request waits for approval with what was found.
+    """
+    dry_run = req.kind in APPROVAL_KINDS
+    action = TaskAction.LOCATE if dry_run else ACTIONS[req.kind]
     systems = db.session.scalars(
         select(DataSystem).where(DataSystem.enabled.is_(True)).order_by(DataSystem.id)
     ).all()
     existing = {t.system_id for t in req.tasks}
     for system in systems:
         if system.id not in existing:
-            req.tasks.append(Task(system=system, action=action, status=TaskStatus.PENDING))
-    before = transitions.move(req, RequestStatus.IN_PROGRESS)
+            # A system with no API waits for a person to act and report (marked done by hand).
+            manual = system.kind is SystemKind.MANUAL
+            status = TaskStatus.ACTION_REQUIRED if manual else TaskStatus.PENDING
+            req.tasks.append(Task(system=system, action=action, status=status))
+    before = transitions.move(
+        req, RequestStatus.AWAITING_APPROVAL if dry_run else RequestStatus.IN_PROGRESS
+    )
     record(
         req,
-        "fan_out",
+        "dry_run" if dry_run else "fan_out",
         actor="system",
         before=before,
         after=req.status,

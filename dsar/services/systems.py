@@ -1,21 +1,65 @@
-"""Register data systems from a readable TOML file (see dsar/demo/systems.toml)."""
+"""Register data systems, from a readable TOML file (see dsar/demo/systems.toml) or from the
+staff registry pages, and test their connections.
+
+A system's config holds no secrets: tokens live in environment variables named by `token_env`.
+The one exception is a database URL's password, kept as given and masked wherever it is shown;
+a masked URL sent back unchanged keeps the stored one. Config values never go into events or
+logs, only the names of the fields that changed.
+"""
 
 from __future__ import annotations
 
+import copy
+import logging
+import re
+import time
 import tomllib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from dsar.connectors import validate_config
-from dsar.exceptions import ConfigFileError, ConnectorError
+from dsar.connectors import Outcome, connector_for, validate_config
+from dsar.exceptions import ConfigFileError, ConnectorError, SystemInvalid
 from dsar.extensions import db
 from dsar.models import DataSystem, SystemKind
 from dsar.services.events import record
 
+log = logging.getLogger(__name__)
+
 _META = ("name", "owner", "contact", "description")
+# The fields an admin may change, in the order events list them.
+FIELDS = ("name", "kind", "owner", "contact", "description", "enabled", "config")
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_LIMITS = {"name": 200, "owner": 200, "contact": 254}
+
+ENV_VAR_HELP = (
+    "Put tokens in environment variables and give their names here; dsar never stores a token."
+)
+_USE_ENV = "put it in an environment variable and give its name in 'token_env' instead"
+# Keys whose values would be secrets; `token_env` (a variable's name) is the allowed form.
+_SECRET_NAME = re.compile(r"token|passw(?:or)?d|secret|api[_-]?key|credential", re.IGNORECASE)
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+# Maps of column names to identity fields or values: their keys are columns, not settings.
+_COLUMN_MAPS = frozenset({"match", "set", "via"})
+# A URL's password, by SQLAlchemy's own URL grammar: scheme://user:password@rest.
+_URL_PASSWORD = re.compile(r"^(?P<head>[\w+]+://[^:/]*:)(?P<password>[^@]*)(?P<tail>@.*)$", re.S)
+_QUERY_SECRET = re.compile(
+    r"(?P<head>[?&][^=&#]*(?:passw(?:or)?d|secret|token|api[_-]?key)[^=&#]*=)(?P<value>[^&#]*)",
+    re.IGNORECASE,
+)
+HIDDEN = "***"
+
+KIND_LABELS = {
+    SystemKind.SQL: "SQL database",
+    SystemKind.HTTP: "HTTP (JSON API)",
+    SystemKind.CSV: "CSV spreadsheet",
+    SystemKind.MANUAL: "Manual (the owner acts)",
+}
 
 
 @dataclass(frozen=True)
@@ -23,6 +67,211 @@ class LoadReport:
     added: list[str]
     updated: list[str]
     unchanged: list[str]
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """The result of a harmless locate: whether it worked, in words, and how long it took."""
+
+    ok: bool
+    message: str
+    elapsed: float
+
+
+# -- secrets: masking for display, refusing literal ones -----------------------------------
+
+
+def mask_url(value: str) -> str:
+    """The URL with its password (and secret-looking query values) shown as ***."""
+    found = _URL_PASSWORD.match(value)
+    if found and found["password"]:
+        value = found["head"] + HIDDEN + found["tail"]
+    if "?" in value:
+        value = _QUERY_SECRET.sub(lambda m: m["head"] + (HIDDEN if m["value"] else ""), value)
+    return value
+
+
+def masked_config(config: Any) -> Any:
+    """A copy of a config fit to show: every URL's password masked."""
+    if isinstance(config, dict):
+        return {k: masked_config(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [masked_config(v) for v in config]
+    if isinstance(config, str):
+        return mask_url(config)
+    return config
+
+
+def _unmask(new: Any, old: Any) -> Any:
+    """`new`, with every value that is the masked form of the stored one put back as stored."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        return {k: _unmask(v, old[k]) if k in old else v for k, v in new.items()}
+    if isinstance(new, list) and isinstance(old, list):
+        return [_unmask(v, old[i]) if i < len(old) else v for i, v in enumerate(new)]
+    if isinstance(new, str) and isinstance(old, str) and new != old and new == mask_url(old):
+        return old
+    return new
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+    elif isinstance(node, str):
+        yield node
+
+
+def _secrets_in(config: Any) -> set[str]:
+    """The passwords and secret query values held in a config's URLs."""
+    found: set[str] = set()
+    for text in _strings(config):
+        match = _URL_PASSWORD.match(text)
+        if match and match["password"]:
+            found.add(match["password"])
+        found.update(m["value"] for m in _QUERY_SECRET.finditer(text) if m["value"])
+    return found
+
+
+def scrub(message: str, config: Any) -> str:
+    """`message` with any secret of `config` replaced by ***, in case a driver echoed it."""
+    for secret in sorted(_secrets_in(config), key=len, reverse=True):
+        message = message.replace(secret, HIDDEN)
+    return message
+
+
+def _holds_value(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, dict):
+        return any(_holds_value(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_value(v) for v in value)
+    return value is not None and not isinstance(value, bool)
+
+
+def _refuse_secrets(kind: SystemKind, node: Any, path: str = "") -> None:
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            _refuse_secrets(kind, item, f"{path}[{index}]")
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key == "token_env":
+            if value and not (isinstance(value, str) and _ENV_NAME.match(value)):
+                raise SystemInvalid(
+                    f"'{where}' must be the name of an environment variable, like "
+                    "DSAR_HELPDESK_TOKEN, not the token itself; dsar never stores a token",
+                    field="config",
+                )
+            continue
+        if key in _COLUMN_MAPS or (key == "opt_out" and kind is SystemKind.CSV and not path):
+            continue
+        if str(key).lower() == "headers" and _holds_value(value):
+            raise SystemInvalid(
+                f"'{where}' holds literal header values, which dsar would store and show; "
+                f"for a token, {_USE_ENV}",
+                field="config",
+            )
+        if _SECRET_NAME.search(str(key)) and _holds_value(value):
+            raise SystemInvalid(
+                f"'{where}' holds a literal secret, which dsar would store and show; {_USE_ENV}",
+                field="config",
+            )
+        _refuse_secrets(kind, value, where)
+
+
+def _refuse_hidden(config: Any) -> None:
+    for text in _strings(config):
+        match = _URL_PASSWORD.match(text)
+        if match and match["password"] == HIDDEN:
+            raise SystemInvalid(
+                "the URL's password is hidden as ***; when you change the URL, type the "
+                "password again (or send the URL back exactly as shown to keep it)",
+                field="config",
+            )
+
+
+# -- validation, shared by the TOML loader and the registry pages ---------------------------
+
+
+def _kind(value: Any) -> SystemKind:
+    try:
+        return SystemKind(value)
+    except ValueError:
+        choices = ", ".join(k.value for k in SystemKind)
+        raise SystemInvalid(f"'kind' must be one of {choices}", field="kind") from None
+
+
+def check_config(kind: SystemKind, config: Any) -> None:
+    """Raise SystemInvalid (field "config") naming the first problem in a system's config."""
+    if not isinstance(config, dict):
+        raise SystemInvalid("the connection settings must be an object of settings", field="config")
+    _refuse_secrets(kind, config)
+    _refuse_hidden(config)
+    if kind is SystemKind.MANUAL:
+        if config:
+            raise SystemInvalid(
+                "manual systems take no connection settings; leave them empty ({})",
+                field="config",
+            )
+        return
+    try:
+        validate_config(kind, config)
+    except ConnectorError as exc:
+        raise SystemInvalid(str(exc), field="config") from None
+
+
+def check_key(key: Any) -> str:
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        raise SystemInvalid("'key' must be 1 to 64 letters, digits, - or _", field="key")
+    return key
+
+
+def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a system, checked; SystemInvalid names the first wrong one."""
+    clean: dict[str, Any] = {}
+    for name in _META:
+        value = values.get(name, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise SystemInvalid(f"'{name}' must be text", field=name)
+        value = value.strip()
+        if name in _LIMITS and len(value) > _LIMITS[name]:
+            raise SystemInvalid(f"'{name}' must be at most {_LIMITS[name]} characters", field=name)
+        clean[name] = value
+    if not clean["name"]:
+        raise SystemInvalid("'name' is required", field="name")
+    clean["kind"] = _kind(values.get("kind"))
+    clean["enabled"] = bool(values.get("enabled", True))
+    config = values.get("config")
+    config = {} if config is None else copy.deepcopy(config)
+    check_config(clean["kind"], config)
+    clean["config"] = config
+    return clean
+
+
+def _check(entry: dict[str, Any], index: int, seen: set[str]) -> tuple[str, SystemKind]:
+    key = entry.get("key")
+    where = f"system #{index + 1}" + (f" ({key})" if isinstance(key, str) else "")
+    try:
+        check_key(key)
+        if key in seen:
+            raise SystemInvalid(f"key {key!r} appears twice", field="key")
+        values = {m: str(entry.get(m, "")) for m in _META}
+        values.update(kind=entry.get("kind"), config=entry.get("config", {}))
+        kind = _clean(values)["kind"]
+    except SystemInvalid as exc:
+        raise ConfigFileError(f"{where}: {exc.message}") from None
+    return key, kind
+
+
+# -- the TOML file -------------------------------------------------------------------------
 
 
 def _parse(path: Path) -> list[dict[str, Any]]:
@@ -38,27 +287,6 @@ def _parse(path: Path) -> list[dict[str, Any]]:
     return systems
 
 
-def _check(entry: dict[str, Any], index: int, seen: set[str]) -> tuple[str, SystemKind]:
-    key = entry.get("key")
-    where = f"system #{index + 1}" + (f" ({key})" if isinstance(key, str) else "")
-    if not isinstance(key, str) or not key.replace("_", "").replace("-", "").isalnum():
-        raise ConfigFileError(f"{where}: 'key' must be letters, digits, - or _")
-    if key in seen:
-        raise ConfigFileError(f"{where}: key {key!r} appears twice")
-    if not isinstance(entry.get("name"), str) or not entry["name"].strip():
-        raise ConfigFileError(f"{where}: 'name' is required")
-    try:
-        kind = SystemKind(entry.get("kind"))
-    except ValueError:
-        choices = ", ".join(k.value for k in SystemKind)
-        raise ConfigFileError(f"{where}: 'kind' must be one of {choices}") from None
-    try:
-        validate_config(kind, entry.get("config", {}))
-    except ConnectorError as exc:
-        raise ConfigFileError(f"{where}: {exc}") from None
-    return key, kind
-
-
 def load_file(path: Path, *, actor: str = "cli") -> LoadReport:
     """Add or update every system in the file; all or nothing. Systems not named are kept."""
     entries = _parse(path)
@@ -71,10 +299,11 @@ def load_file(path: Path, *, actor: str = "cli") -> LoadReport:
     report = LoadReport([], [], [])
     for key, kind, entry in checked:
         values = {m: str(entry.get(m, "")) for m in _META}
-        values.update(
-            kind=kind, config=entry.get("config", {}), enabled=bool(entry.get("enabled", True))
-        )
+        values.update(kind=kind, config=entry.get("config", {}))
         system = db.session.scalar(select(DataSystem).where(DataSystem.key == key))
+        # A system disabled in the registry stays disabled unless the file says `enabled`.
+        if "enabled" in entry or system is None:
+            values["enabled"] = bool(entry.get("enabled", True))
         if system is None:
             db.session.add(DataSystem(key=key, **values))
             report.added.append(key)
@@ -93,3 +322,140 @@ def load_file(path: Path, *, actor: str = "cli") -> LoadReport:
         )
     db.session.commit()
     return report
+
+
+# -- the registry --------------------------------------------------------------------------
+
+
+def get(key: str) -> DataSystem | None:
+    return db.session.scalar(select(DataSystem).where(DataSystem.key == key))
+
+
+def all_systems() -> list[DataSystem]:
+    return list(db.session.scalars(select(DataSystem).order_by(DataSystem.key)))
+
+
+def _commit_or_duplicate(key: str) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise SystemInvalid(f"a system with key {key!r} already exists", field="key") from None
+
+
+def create(values: Mapping[str, Any], *, actor: str) -> DataSystem:
+    """Register a new system; SystemInvalid names the field at fault and nothing is stored."""
+    key = check_key(values.get("key"))
+    if get(key) is not None:
+        raise SystemInvalid(f"a system with key {key!r} already exists", field="key")
+    clean = _clean(values)
+    system = DataSystem(key=key, **clean)
+    db.session.add(system)
+    given = [f for f in FIELDS if f in ("kind", "enabled") or clean[f]]
+    record(None, "system_created", actor=actor, detail={"system": key, "fields": given})
+    _commit_or_duplicate(key)
+    log.info("data system %s created by %s", key, actor)
+    return system
+
+
+def update(system: DataSystem, values: Mapping[str, Any], *, actor: str) -> list[str]:
+    """Change a system's fields (those not given stay); return the names of those changed.
+
+    A config value equal to the masked form of the stored one (a URL with its password shown
+    as ***) keeps the stored value.
+    """
+    if "key" in values and values["key"] != system.key:
+        raise SystemInvalid("the key of a system cannot change", field="key")
+    merged = {f: getattr(system, f) for f in FIELDS}
+    merged.update({f: values[f] for f in FIELDS if f in values})
+    if "config" in values:
+        merged["config"] = _unmask(copy.deepcopy(values["config"]), system.config)
+    clean = _clean(merged)
+    changed = [f for f in FIELDS if getattr(system, f) != clean[f]]
+    if not changed:
+        return []
+    for field in changed:
+        setattr(system, field, clean[field])
+    record(None, "system_updated", actor=actor, detail={"system": system.key, "fields": changed})
+    db.session.commit()
+    log.info("data system %s updated by %s: %s", system.key, actor, ", ".join(changed))
+    return changed
+
+
+def set_enabled(system: DataSystem, enabled: bool, *, actor: str) -> bool:
+    """Enable or disable a system; False when it already was. Disabled systems get no tasks
+    from new requests; tasks already made run on."""
+    if system.enabled is enabled:
+        return False
+    system.enabled = enabled
+    action = "system_enabled" if enabled else "system_disabled"
+    record(None, action, actor=actor, detail={"system": system.key, "fields": ["enabled"]})
+    db.session.commit()
+    log.info("data system %s %s by %s", system.key, action.removeprefix("system_"), actor)
+    return True
+
+
+def _describe(outcome: Outcome) -> str:
+    if outcome.receipts:
+        return "; ".join(outcome.receipts)
+    return f"a search for a test address found {outcome.found} record(s)"
+
+
+def test_connection(system: DataSystem) -> ConnectionCheck:
+    """Run a harmless locate (or read, for a spreadsheet) against the system."""
+    if system.kind is SystemKind.MANUAL:
+        return ConnectionCheck(False, "Manual systems have no connection to test.", 0.0)
+    from dsar.services.processing import _settings  # the workers' own placeholder values
+
+    started = time.perf_counter()
+    try:
+        connector = connector_for(
+            system.kind,
+            system.config,
+            settings=_settings(),
+            timeout=current_app.config["DSAR_CONNECTOR_TIMEOUT"],
+        )
+        outcome = connector.test()
+    except ConnectorError as exc:
+        ok, message = False, str(exc)
+    except Exception as exc:  # a test must answer in words, whatever the connector did
+        ok, message = False, f"unexpected {type(exc).__name__}"
+    else:
+        ok, message = True, _describe(outcome)
+    elapsed = time.perf_counter() - started
+    log.info("connection test of %s: %s in %.2f s", system.key, "ok" if ok else "failed", elapsed)
+    return ConnectionCheck(ok, scrub(message, system.config), elapsed)
+
+
+# -- what the registry shows ---------------------------------------------------------------
+
+
+def identity_fields(system: DataSystem) -> list[str]:
+    """Where the system is searched for a person, derived from its config."""
+    config = system.config if isinstance(system.config, dict) else {}
+    if system.kind is SystemKind.SQL:
+        found = []
+        for spec in config.get("tables", []):
+            if isinstance(spec, dict) and isinstance(spec.get("match"), dict):
+                found += [f"{f} → {spec['name']}.{c}" for c, f in spec["match"].items()]
+        return found
+    if system.kind is SystemKind.CSV:
+        match = config.get("match")
+        return [f"{f} → column {c}" for c, f in match.items()] if isinstance(match, dict) else []
+    if system.kind is SystemKind.HTTP:
+        return ["email, and name and phone when given (sent in the request body)"]
+    return ["checked by the owner"]
+
+
+def connection_summary(system: DataSystem) -> str:
+    """Where the system is, fit to show: URLs masked, token variables named."""
+    config = system.config if isinstance(system.config, dict) else {}
+    if system.kind is SystemKind.SQL:
+        return mask_url(str(config.get("url", "")))
+    if system.kind is SystemKind.HTTP:
+        where = mask_url(str(config.get("base_url", "")))
+        token = config.get("token_env")
+        return f"{where} (token from ${token})" if token else where
+    if system.kind is SystemKind.CSV:
+        return str(config.get("path", ""))
+    return "no connection"

@@ -5,21 +5,58 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, send_from_directory, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from dsar import rules
-from dsar.exceptions import ClockRefused
+from dsar.exceptions import ClockRefused, DecisionRefused
 from dsar.extensions import db
-from dsar.models import Request, Task
-from dsar.services import clock, reminders
-from dsar.staff.forms import ConfirmForm, LogoutForm, ReasonForm
+from dsar.models import Request, Task, User
+from dsar.services import clock, decisions, downloads, reminders
+from dsar.staff.forms import (
+    AssignForm,
+    CancelForm,
+    ClarifyForm,
+    ConfirmForm,
+    DenyForm,
+    DuplicateForm,
+    LogoutForm,
+    ManualDoneForm,
+    NoteForm,
+    ReasonForm,
+    SkipForm,
+)
 from dsar.staff.views import ACTORS, actor, bp, roles_required
 
 
-def _request_or_404(reference: str) -> Request:
+def assignable_staff() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).where(User.active.is_(True), User.role.in_(ACTORS)).order_by(User.email)
+        )
+    )
+
+
+def decision_forms(req: Request) -> dict[str, Any]:
+    deny = DenyForm()
+    deny.reason.choices = [
+        (d.key, f"{d.label} ({d.citation})") for d in rules.regime(req.regime).denials
+    ]
+    return {
+        "assign": AssignForm(),
+        "note": NoteForm(),
+        "deny": deny,
+        "clarify": ClarifyForm(),
+        "duplicate": DuplicateForm(),
+        "cancel": CancelForm(),
+        "skip": SkipForm(),
+        "done": ManualDoneForm(),
+    }
+
+
+def request_or_404(reference: str) -> Request:
     req = db.session.scalar(
         select(Request)
         .where(Request.reference == reference)
@@ -33,7 +70,7 @@ def _request_or_404(reference: str) -> Request:
 @bp.get("/requests/<reference>")
 @login_required
 def request_page(reference: str) -> str:
-    req = _request_or_404(reference)
+    req = request_or_404(reference)
     rule_set = rules.regime(req.regime)
     return render_template(
         "staff/request.html",
@@ -46,14 +83,18 @@ def request_page(reference: str) -> str:
         confirm_form=ConfirmForm(),
         overdue=reminders.overdue(req, reminders.today_here()),
         can_act=current_user.role in ACTORS,
+        staff=assignable_staff(),
+        dry_run_done=decisions.dry_run_complete(req),
+        forms=decision_forms(req),
     )
 
 
-def _clock_action(reference: str, act: Callable[[Request], None], done: str) -> Any:
-    req = _request_or_404(reference)
+def act_on(reference: str, act: Callable[[Request], None], done: str) -> Any:
+    """Run one decision on the request, then show its page with what happened."""
+    req = request_or_404(reference)
     try:
         act(req)
-    except ClockRefused as exc:
+    except (ClockRefused, DecisionRefused) as exc:
         db.session.rollback()
         flash(str(exc), "error")
     else:
@@ -78,7 +119,7 @@ def pause(reference: str) -> Any:
     if reason is None:
         return redirect(url_for("staff.request_page", reference=reference))
     by = actor()
-    return _clock_action(
+    return act_on(
         reference, lambda r: clock.pause(r, reason=reason, actor=by), "The clock is paused."
     )
 
@@ -89,9 +130,7 @@ def resume(reference: str) -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form expired; reload the page and try again.")
     by = actor()
-    return _clock_action(
-        reference, lambda r: clock.resume(r, actor=by), "The clock is running again."
-    )
+    return act_on(reference, lambda r: clock.resume(r, actor=by), "The clock is running again.")
 
 
 @bp.post("/requests/<reference>/extend")
@@ -101,8 +140,31 @@ def extend(reference: str) -> Any:
     if reason is None:
         return redirect(url_for("staff.request_page", reference=reference))
     by = actor()
-    return _clock_action(
+    return act_on(
         reference,
         lambda r: clock.extend(r, reason=reason, actor=by),
         "Extended; the person has been told why and the new date.",
     )
+
+
+@bp.get("/requests/<reference>/documents/<int:document_id>")
+@login_required
+def document(reference: str, document_id: int) -> Any:
+    """Any staff role may download a request's documents; every download is recorded."""
+    req = request_or_404(reference)
+    doc = next((d for d in req.documents if d.id == document_id), None)
+    if doc is None:
+        abort(404, f"{reference} has no document {document_id}.")
+    downloads.record_download(doc, channel="staff", user_id=current_user.id)
+    return send_from_directory(
+        current_app.config["DSAR_DOCUMENTS_DIR"],
+        doc.filename,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=doc.filename,
+        max_age=0,
+    )
+
+
+# The decisions on this page register on `bp` when imported.
+from dsar.staff import decision_views  # noqa: E402, F401

@@ -1,3 +1,149 @@
 """The data systems registry: list, add, edit, disable, test a connection."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from dsar.exceptions import SystemInvalid
+from dsar.extensions import db
+from dsar.models import DataSystem, Role, SystemKind
+from dsar.services import systems
+from dsar.staff.forms import ConfirmForm, LogoutForm
+from dsar.staff.system_forms import NewSystemForm, SystemForm, config_examples
+from dsar.staff.views import ACTORS, actor, bp, roles_required
+
+
+def _system_or_404(key: str) -> DataSystem:
+    system = systems.get(key)
+    if system is None:
+        abort(404, f"No data system with key {key}.")
+    return system
+
+
+@bp.get("/systems")
+@login_required
+def systems_list() -> str:
+    return render_template(
+        "staff/systems.html",
+        systems=systems.all_systems(),
+        kind_labels=systems.KIND_LABELS,
+        identity_fields=systems.identity_fields,
+        connection=systems.connection_summary,
+        is_admin=current_user.role is Role.ADMIN,
+        can_test=current_user.role in ACTORS,
+        confirm_form=ConfirmForm(),
+        logout_form=LogoutForm(),
+    )
+
+
+def _show_error(form: SystemForm, exc: SystemInvalid) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is None:
+        field = form.config
+    first, _, rest = exc.message.partition(" ")
+    if first in {k.value for k in SystemKind}:  # "sql system: ..." reads "SQL system: ..."
+        message = f"{first.upper()} {rest}"
+    else:
+        message = exc.message[:1].upper() + exc.message[1:]
+    field.errors = [*field.errors, message if message.endswith(".") else message + "."]
+
+
+def _form_page(form: SystemForm, system: DataSystem | None) -> tuple[str, int]:
+    page = render_template(
+        "staff/system_form.html",
+        form=form,
+        system=system,
+        examples=config_examples(),
+        kind_labels=systems.KIND_LABELS,
+        env_var_help=systems.ENV_VAR_HELP,
+        current_kind=form.kind.data or SystemKind.SQL.value,
+        confirm_form=ConfirmForm(),
+        logout_form=LogoutForm(),
+    )
+    return page, 422 if form.errors else 200
+
+
+@bp.route("/systems/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def new_system() -> Any:
+    form = NewSystemForm(data={"enabled": True, "config": "{}"})
+    if form.validate_on_submit():
+        try:
+            system = systems.create({"key": form.key.data, **form.values()}, actor=actor())
+        except SystemInvalid as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            flash(f"{system.name} ({system.key}) is registered.", "info")
+            return redirect(url_for("staff.systems_list"))
+    return _form_page(form, None)
+
+
+@bp.route("/systems/<key>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_system(key: str) -> Any:
+    system = _system_or_404(key)
+    form = SystemForm(data=SystemForm.initial(system))
+    if form.validate_on_submit():
+        try:
+            changed = systems.update(system, form.values(), actor=actor())
+        except SystemInvalid as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            if changed:
+                flash(f"{system.name}: saved ({', '.join(changed)} changed).", "info")
+            else:
+                flash(f"{system.name}: nothing changed.", "info")
+            return redirect(url_for("staff.systems_list"))
+    return _form_page(form, system)
+
+
+def _set_enabled(key: str, enabled: bool) -> Any:
+    system = _system_or_404(key)
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    if not systems.set_enabled(system, enabled, actor=actor()):
+        flash(f"{system.name} was already {'enabled' if enabled else 'disabled'}.", "info")
+    elif enabled:
+        flash(f"{system.name} is enabled: new requests will reach it.", "info")
+    else:
+        flash(
+            f"{system.name} is disabled: new requests will not reach it; "
+            "tasks already created run on.",
+            "info",
+        )
+    return redirect(url_for("staff.systems_list"))
+
+
+@bp.post("/systems/<key>/disable")
+@roles_required(Role.ADMIN)
+def disable_system(key: str) -> Any:
+    return _set_enabled(key, False)
+
+
+@bp.post("/systems/<key>/enable")
+@roles_required(Role.ADMIN)
+def enable_system(key: str) -> Any:
+    return _set_enabled(key, True)
+
+
+@bp.post("/systems/<key>/test")
+@roles_required(*ACTORS)
+def check_connection(key: str) -> Any:
+    system = _system_or_404(key)
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    check = systems.test_connection(system)
+    if system.kind is SystemKind.MANUAL:
+        flash(check.message, "info")
+    elif check.ok:
+        flash(f"Connection OK in {check.elapsed:.2f} s: {check.message}", "info")
+    else:
+        flash(f"Connection failed: {check.message} (after {check.elapsed:.2f} s)", "error")
+    if request.form.get("back") == "edit" and current_user.role is Role.ADMIN:
+        return redirect(url_for("staff.edit_system", key=key))
+    return redirect(url_for("staff.systems_list"))

@@ -26,6 +26,12 @@ def _load_user(session_id: str) -> User | None:
     return accounts.load_user(session_id)
 
 
+@bp.context_processor
+def staff_forms() -> dict[str, Any]:
+    """The sign-out form in every staff page's header."""
+    return {"logout_form": LogoutForm()}
+
+
 @bp.after_request
 def no_store(response: Any) -> Any:
     response.headers["Cache-Control"] = "no-store"

@@ -1,0 +1,262 @@
+"""An officer's decisions on a request: assign, note, approve, deny, clarify, close, and
+what to do with a stuck data system. Every decision is an event naming who took it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from dsar import mail, transitions
+from dsar.exceptions import DecisionRefused
+from dsar.extensions import db
+from dsar.models import (
+    FINAL_TASK_STATUSES,
+    Request,
+    RequestStatus,
+    Role,
+    Task,
+    TaskAction,
+    TaskStatus,
+    User,
+    utcnow,
+)
+from dsar.rules import regime
+from dsar.services import clock, processing
+from dsar.services.events import record
+
+MAX_TEXT = 5000
+S = RequestStatus
+
+
+def _text(value: str, what: str, *, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise DecisionRefused(f"Write the {what}.")
+    if len(value) > MAX_TEXT:
+        raise DecisionRefused(f"Keep the {what} under {MAX_TEXT:,} characters.")
+    return value
+
+
+def _move(req: Request, after: RequestStatus, action: str, actor: str, **detail: object) -> None:
+    if after not in transitions.TRANSITIONS[req.status]:
+        raise DecisionRefused(
+            f"{req.reference} is {req.status.value.replace('_', ' ')}: it cannot be "
+            f"{action.replace('_', ' ')} now."
+        )
+    before = transitions.move(req, after)
+    record(req, action, actor=actor, before=before, after=after, detail=dict(detail))
+
+
+def _close_tasks(req: Request, why: str) -> None:
+    for task in req.tasks:
+        if task.status not in FINAL_TASK_STATUSES and task.status is not TaskStatus.RUNNING:
+            task.status = TaskStatus.SKIPPED
+            task.note = why
+
+
+def assign(req: Request, user_id: int | None, *, actor: str) -> None:
+    user = None
+    if user_id is not None:
+        user = db.session.get(User, user_id)
+        if user is None or not user.active or user.role not in (Role.OFFICER, Role.ADMIN):
+            raise DecisionRefused("Assign the request to an active officer or admin.")
+    req.assignee = user
+    record(req, "assigned", actor=actor, detail={"user_id": user.id if user else None})
+    db.session.commit()
+
+
+def add_note(req: Request, text: str, *, actor: str) -> None:
+    record(req, "note", actor=actor, detail={"note": _text(text, "note")})
+    db.session.commit()
+
+
+def dry_run_complete(req: Request) -> bool:
+    return bool(req.tasks) and all(t.status in FINAL_TASK_STATUSES for t in req.tasks)
+
+
+def approve(req: Request, *, actor: str) -> None:
+    """Erase for real what the dry run found, in every system not skipped."""
+    if req.status is not S.AWAITING_APPROVAL:
+        raise DecisionRefused(f"{req.reference} is not waiting for approval.")
+    if not dry_run_complete(req):
+        raise DecisionRefused("Wait for the dry run to finish in every system.")
+    if any(t.status is TaskStatus.FAILED for t in req.tasks):
+        raise DecisionRefused("Retry or skip the systems whose dry run failed first.")
+    for task in req.tasks:
+        if task.status is TaskStatus.SKIPPED:
+            continue
+        task.preview = task.result
+        task.result = None
+        task.action = TaskAction.ERASE
+        task.status = TaskStatus.PENDING
+        task.attempts = 0
+        task.found_count = task.erased_count = task.retained_count = 0
+        task.started_at = task.finished_at = None
+    _move(req, S.IN_PROGRESS, "approved", actor)
+    db.session.commit()
+    processing.enqueue_pending(req)
+    processing.fan_in(req.id)
+
+
+def deny(req: Request, reason_key: str, text: str, *, actor: str) -> None:
+    """Refuse, telling the person why, under which rule, and how to complain or appeal."""
+    rules = regime(req.regime)
+    reason = rules.denial(reason_key)
+    if reason is None:
+        raise DecisionRefused(f"Choose one of the reasons {rules.name} allows.")
+    text = _text(text, "explanation", required=reason.free_text_required)
+    _move(req, S.DENIED, "denied", actor, reason=reason_key, citation=reason.citation)
+    req.denial_reason, req.denial_text = reason_key, text
+    req.completed_at = utcnow()
+    _close_tasks(req, "request denied")
+    db.session.commit()
+    mail.send(
+        to=req.email,
+        subject=f"Your request {req.reference}: we cannot carry it out",
+        template="denied",
+        request=req,
+        reason=reason,
+        text=text,
+        regime=rules,
+        request_id=req.id,
+    )
+
+
+def ask_clarification(req: Request, question: str, *, actor: str, pause: bool) -> None:
+    """Ask the person a question; pause the clock too where the law allows it."""
+    question = _text(question, "question")
+    if req.status not in transitions.OPEN_STATUSES:
+        raise DecisionRefused(f"{req.reference} is closed.")
+    record(req, "clarification_requested", actor=actor, detail={"question": question})
+    db.session.commit()
+    mail.send(
+        to=req.email,
+        subject=f"A question about your request {req.reference}",
+        template="clarification",
+        request=req,
+        question=question,
+        request_id=req.id,
+    )
+    rules = regime(req.regime)
+    if pause and rules.pause and "clarification" in rules.pause.grounds and not req.paused_since:
+        clock.pause(req, reason="waiting for the person's clarification", actor=actor)
+
+
+def mark_duplicate(req: Request, of_reference: str, *, actor: str) -> None:
+    earlier = db.session.scalar(select(Request).where(Request.reference == of_reference.strip()))
+    if earlier is None or earlier.id == req.id:
+        raise DecisionRefused("Give the reference of the earlier request this one repeats.")
+    _move(req, S.DUPLICATE, "marked_duplicate", actor, of=earlier.reference)
+    req.duplicate_of = earlier
+    req.completed_at = utcnow()
+    _close_tasks(req, "duplicate request")
+    db.session.commit()
+    mail.send(
+        to=req.email,
+        subject=f"Your request {req.reference} repeats {earlier.reference}",
+        template="duplicate",
+        request=req,
+        earlier=earlier,
+        request_id=req.id,
+    )
+
+
+def mark_spam(req: Request, *, actor: str) -> None:
+    """Close without writing to the address given: it may not belong to the sender."""
+    _move(req, S.CANCELLED, "marked_spam", actor)
+    req.completed_at = utcnow()
+    _close_tasks(req, "spam")
+    db.session.commit()
+
+
+def cancel(req: Request, reason: str, *, actor: str) -> None:
+    reason = _text(reason, "reason")
+    _move(req, S.CANCELLED, "cancelled", actor, reason=reason)
+    req.completed_at = utcnow()
+    _close_tasks(req, "request cancelled")
+    db.session.commit()
+    mail.send(
+        to=req.email,
+        subject=f"Your request {req.reference} is closed",
+        template="cancelled",
+        request=req,
+        reason=reason,
+        request_id=req.id,
+    )
+
+
+def _resume_after_task_change(req: Request) -> None:
+    if req.status is S.ACTION_REQUIRED and not any(
+        t.status is TaskStatus.FAILED for t in req.tasks
+    ):
+        before = transitions.move(req, S.IN_PROGRESS)
+        record(req, "resumed", actor="system", before=before, after=req.status)
+    db.session.commit()
+    processing.enqueue_pending(req)
+    processing.fan_in(req.id)
+
+
+def retry_task(task: Task, *, actor: str) -> None:
+    if task.status is not TaskStatus.FAILED:
+        raise DecisionRefused(f"Only a failed system can be retried; this one is {task.status}.")
+    task.status = TaskStatus.PENDING
+    task.finished_at = None
+    record(task.request, "task_retry", actor=actor, detail={"system": task.system.key})
+    _resume_after_task_change(task.request)
+
+
+def skip_task(task: Task, reason: str, *, actor: str) -> None:
+    reason = _text(reason, "reason for skipping")
+    if task.status in {TaskStatus.SUCCEEDED, TaskStatus.SKIPPED, TaskStatus.RUNNING}:
+        raise DecisionRefused(f"This system's task is {task.status}; it cannot be skipped now.")
+    task.status = TaskStatus.SKIPPED
+    task.note = reason
+    task.finished_at = utcnow()
+    record(
+        task.request,
+        "task_skipped",
+        actor=actor,
+        detail={"system": task.system.key, "reason": reason},
+    )
+    _resume_after_task_change(task.request)
+
+
+def complete_manual_task(task: Task, found: int, note: str, *, actor: str) -> None:
+    """Record what a person did by hand in a system dsar cannot reach."""
+    if task.status is not TaskStatus.ACTION_REQUIRED:
+        raise DecisionRefused("Only a task waiting for someone to act can be marked done.")
+    if found < 0:
+        raise DecisionRefused("The number of records cannot be negative.")
+    task.status = TaskStatus.SUCCEEDED
+    task.found_count = found
+    if task.action is TaskAction.ERASE:
+        task.erased_count = found
+    task.note = _text(note, "note", required=False)
+    task.finished_at = utcnow()
+    record(
+        task.request,
+        "task_done_by_hand",
+        actor=actor,
+        detail={"system": task.system.key, "found": found},
+    )
+    _resume_after_task_change(task.request)
+
+
+def find_possible_duplicate(req: Request) -> Request | None:
+    """An earlier open or completed request from the same email for the same kind."""
+    days = current_app.config["DSAR_DUPLICATE_DAYS"]
+    since = req.received_at - timedelta(days=days)
+    return db.session.scalar(
+        select(Request)
+        .where(
+            Request.email == req.email,
+            Request.kind == req.kind,
+            Request.id != req.id,
+            Request.received_at >= since,
+            Request.status.not_in([S.CANCELLED, S.DUPLICATE]),
+        )
+        .order_by(Request.id.desc())
+        .limit(1)
+    )

@@ -1,0 +1,146 @@
+"""The queue's filters, read from the query string: shape only, no CSRF (a GET changes nothing).
+
+The view turns the validated values into SQL; see `dsar.staff.queue_views`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
+from wtforms.validators import Length, ValidationError
+from wtforms.widgets import NumberInput
+
+from dsar import rules
+from dsar.models import RequestKind, RequestStatus
+
+MAX_DUE_WITHIN = 3650
+SEARCH_HELP = "Search by a reference like DSAR-2026-000123 or an exact email address."
+DUE_WITHIN_HELP = f"Due within: give a whole number of days from 0 to {MAX_DUE_WITHIN:,}."
+AFTER_HELP = "This page link is broken. Go back to the first page of the queue and try again."
+ASSIGNEE_HELP = "Choose a staff member, “me” or “unassigned”."
+_AFTER = re.compile(r"(\d{4}-\d{2}-\d{2})\.(\d{1,18})")
+
+
+def status_label(status: RequestStatus) -> str:
+    return status.value.replace("_", " ")
+
+
+class QueueFilters(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status",
+        choices=[
+            SelectChoice("", "Open"),
+            SelectChoice("all", "Every status"),
+            *(SelectChoice(s.value, status_label(s)) for s in RequestStatus),
+        ],
+        default="",
+        invalid_choice_message="Choose a status from the list.",
+    )
+    kind = SelectField(
+        "Kind",
+        choices=[
+            SelectChoice("", "Any kind"),
+            *(SelectChoice(k.value, k.value.replace("_", " ")) for k in RequestKind),
+        ],
+        default="",
+        invalid_choice_message="Choose a kind of request from the list.",
+    )
+    # Laws and staff are read when the form is built: `rules.configure` and new accounts
+    # change them.
+    regime = SelectField("Law", default="", invalid_choice_message="Choose a law from the list.")
+    assignee = SelectField("Assignee", default="", validate_choice=False)
+    due_within = StringField("Due within (days)", widget=NumberInput(min=0, max=MAX_DUE_WITHIN))
+    overdue = BooleanField("Overdue only", false_values=("", "0", "false", "off"))
+    q = StringField("Search", validators=[Length(max=254, message=SEARCH_HELP)])
+    after = HiddenField()
+
+    def __init__(self, *args: Any, staff: Sequence[tuple[int, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.regime.choices = [
+            SelectChoice("", "Any law"),
+            *(SelectChoice(key, r.name) for key, r in rules.REGIMES.items()),
+        ]
+        self.assignee.choices = [
+            SelectChoice("", "Anyone"),
+            SelectChoice("me", "Me"),
+            SelectChoice("none", "Unassigned"),
+            *(SelectChoice(str(user_id), email) for user_id, email in staff),
+        ]
+
+    # -- field checks (WTForms calls validate_<name>) ---------------------------------
+
+    def validate_assignee(self, field: SelectField) -> None:
+        value = field.data or ""
+        if value not in ("", "me", "none") and not (value.isdigit() and len(value) < 19):
+            raise ValidationError(ASSIGNEE_HELP)
+
+    def validate_due_within(self, field: StringField) -> None:
+        value = (field.data or "").strip()
+        if value and not (value.isdigit() and int(value) <= MAX_DUE_WITHIN):
+            raise ValidationError(DUE_WITHIN_HELP)
+
+    def validate_q(self, field: StringField) -> None:
+        value = (field.data or "").strip()
+        if value and not value.upper().startswith("DSAR-") and "@" not in value:
+            raise ValidationError(SEARCH_HELP)
+
+    def validate_after(self, field: HiddenField) -> None:
+        if field.data and parse_after(field.data) is None:
+            raise ValidationError(AFTER_HELP)
+
+    # -- the values the view uses -----------------------------------------------------
+
+    @property
+    def due_within_days(self) -> int | None:
+        value = (self.due_within.data or "").strip()
+        return int(value) if value else None
+
+    @property
+    def search(self) -> tuple[str, str] | None:
+        """("reference", "DSAR-…") or ("email", "…"), normalised; None without a search."""
+        value = (self.q.data or "").strip()
+        if not value:
+            return None
+        if value.upper().startswith("DSAR-"):
+            return "reference", value.upper()
+        return "email", value.lower()
+
+    @property
+    def cursor(self) -> tuple[date, int] | None:
+        return parse_after(self.after.data) if self.after.data else None
+
+    def query_args(self) -> dict[str, str]:
+        """The filters as query-string arguments, without the page position."""
+        args = {
+            "status": self.status.data or "",
+            "kind": self.kind.data or "",
+            "regime": self.regime.data or "",
+            "assignee": self.assignee.data or "",
+            "due_within": (self.due_within.data or "").strip(),
+            "overdue": "1" if self.overdue.data else "",
+            "q": (self.q.data or "").strip(),
+        }
+        return {k: v for k, v in args.items() if v}
+
+
+def parse_after(value: str) -> tuple[date, int] | None:
+    """`2026-03-01.12345` → (date(2026, 3, 1), 12345); None if malformed."""
+    found = _AFTER.fullmatch(value)
+    if found is None:
+        return None
+    try:
+        return date.fromisoformat(found.group(1)), int(found.group(2))
+    except ValueError:
+        return None
+
+
+def format_after(due_on: date, request_id: int) -> str:
+    return f"{due_on.isoformat()}.{request_id}"

@@ -1,0 +1,137 @@
+"""The data system form: shape and JSON only; dsar.services.systems decides what is valid."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from functools import cache
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms import Field as WTField
+from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
+
+from dsar.config import ROOT
+from dsar.models import DataSystem, SystemKind
+from dsar.services.systems import KIND_LABELS, masked_config
+
+# The demo system whose config shows each kind best.
+_EXAMPLE_KEYS = {SystemKind.SQL: "shop", SystemKind.HTTP: "helpdesk", SystemKind.CSV: "events"}
+
+
+@cache
+def config_examples() -> dict[SystemKind, str]:
+    """Per kind, an example config as JSON, taken from the demo's systems.toml."""
+    data = tomllib.loads((ROOT / "dsar" / "demo" / "systems.toml").read_text(encoding="utf-8"))
+    by_key = {s["key"]: s for s in data["system"]}
+    examples = {
+        kind: json.dumps(by_key[key]["config"], indent=2)
+        for kind, key in _EXAMPLE_KEYS.items()
+        if key in by_key
+    }
+    examples[SystemKind.MANUAL] = "{}"
+    return examples
+
+
+def dump_config(config: Any) -> str:
+    """A stored config as the textarea shows it: masked, indented JSON."""
+    return json.dumps(masked_config(config or {}), indent=2, ensure_ascii=False)
+
+
+class SystemForm(FlaskForm):
+    """Edit a system; the key never changes."""
+
+    name = StringField(
+        "Name",
+        validators=[
+            InputRequired("Give the system a name."),
+            Length(max=200, message="Keep the name under 200 characters."),
+        ],
+    )
+    kind = SelectField(
+        "Kind",
+        choices=[SelectChoice(k.value, KIND_LABELS[k]) for k in SystemKind],
+        validators=[InputRequired("Choose the kind of system.")],
+    )
+    owner = StringField(
+        "Owner (team or person responsible)",
+        validators=[Optional(), Length(max=200, message="Keep the owner under 200 characters.")],
+    )
+    contact = EmailField(
+        "Contact email (optional)",
+        validators=[
+            Optional(),
+            Length(max=254, message="That email address is too long."),
+            Email("Enter an email address like team@example.com.", check_deliverability=False),
+        ],
+    )
+    description = TextAreaField(
+        "Description",
+        validators=[Optional(), Length(max=5000, message="Keep this under 5,000 characters.")],
+    )
+    enabled = BooleanField("Enabled: new requests create a task for this system")
+    config = TextAreaField(
+        "Connection settings (JSON)",
+        validators=[Length(max=100_000, message="Keep the settings under 100,000 characters.")],
+    )
+
+    parsed_config: dict[str, Any] | None = None
+
+    def validate_config(self, field: WTField) -> None:
+        text = (field.data or "").strip()
+        if not text:
+            self.parsed_config = {}
+            return
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            field.errors.append(f"Not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}.")
+            return
+        if not isinstance(value, dict):
+            field.errors.append("The connection settings must be a JSON object: { ... }.")
+            return
+        self.parsed_config = value
+
+    def values(self) -> dict[str, Any]:
+        """The submitted fields, as dsar.services.systems takes them."""
+        return {
+            "name": self.name.data or "",
+            "kind": self.kind.data,
+            "owner": self.owner.data or "",
+            "contact": self.contact.data or "",
+            "description": self.description.data or "",
+            "enabled": bool(self.enabled.data),
+            "config": self.parsed_config if self.parsed_config is not None else {},
+        }
+
+    @classmethod
+    def initial(cls, system: DataSystem) -> dict[str, Any]:
+        """What the edit form starts with: the stored fields, the config masked."""
+        return {
+            "name": system.name,
+            "kind": system.kind.value,
+            "owner": system.owner,
+            "contact": system.contact,
+            "description": system.description,
+            "enabled": system.enabled,
+            "config": dump_config(system.config),
+        }
+
+
+class NewSystemForm(SystemForm):
+    key = StringField(
+        "Key",
+        validators=[
+            InputRequired("Give the system a short key, like crm."),
+            Length(max=64, message="Keep the key under 64 characters."),
+            Regexp(r"^[A-Za-z0-9_-]+$", message="Use letters, digits, - and _ only."),
+        ],
+    )
