@@ -6,7 +6,9 @@ from wtforms import (
     EmailField,
     IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -93,3 +95,28 @@ class ManualDoneForm(FlaskForm):
         validators=[InputRequired("Give the number of records."), NumberRange(min=0, max=10**9)],
     )
     note = TextAreaField("Note", validators=[Length(max=5000)])
+
+
+class BulkForm(FlaskForm):
+    """Shape only: which requests, which decision, and its reason."""
+
+    ids = SelectMultipleField(
+        "Requests",
+        coerce=int,
+        validate_choice=False,
+        validators=[InputRequired("Select at least one request.")],
+    )
+    action = SelectField(
+        "Decision",
+        choices=[
+            SelectChoice("approve", "Approve (deletions after their dry run)"),
+            SelectChoice("deny", "Deny"),
+            SelectChoice("extend", "Extend, telling each person the reason"),
+        ],
+        validators=[InputRequired("Choose a decision.")],
+    )
+    reason = SelectField("Denial reason", validate_choice=False)
+    text = TextAreaField(
+        "Reason or explanation (sent to each person)",
+        validators=[Length(max=5000, message="Keep it under 5,000 characters.")],
+    )

@@ -83,4 +83,4 @@ def actor() -> str:
 
 
 # Routes in other modules register on `bp` when imported.
-from dsar.staff import queue_views, request_views, system_views  # noqa: E402, F401
+from dsar.staff import bulk_views, queue_views, request_views, system_views  # noqa: E402, F401
