@@ -39,21 +39,24 @@ def _decide(form: BulkForm) -> Callable[[Request], None]:
     return lambda req: clock.extend(req, reason=form.text.data, actor=by)
 
 
+def _problems(form: BulkForm) -> list[str]:
+    if not form.validate_on_submit():
+        return [error for errors in form.errors.values() for error in errors]
+    if form.action.data == "deny" and not form.reason.data:
+        return ["Choose the denial reason."]
+    if form.action.data == "extend" and not (form.text.data or "").strip():
+        return ["Give the reason for the extension."]
+    return []
+
+
 @bp.post("/bulk")
 @roles_required(*ACTORS)
 def bulk() -> Any:
     form = BulkForm()
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "error")
-        return _back()
-    missing = {
-        "deny": (not form.reason.data, "Choose the denial reason."),
-        "extend": (not (form.text.data or "").strip(), "Give the reason for the extension."),
-    }.get(form.action.data)
-    if missing and missing[0]:
-        flash(missing[1], "error")
+    problems = _problems(form)
+    for problem in problems:
+        flash(problem, "error")
+    if problems:
         return _back()
     ids = form.ids.data
     if len(ids) > MAX_SELECTION:
