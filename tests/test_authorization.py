@@ -1,0 +1,186 @@
+"""Every route of the app, for anonymous visitors and each staff role: the status it answers.
+
+The matrix is checked against the app's URL map, so a new route that is not listed here
+fails this test until someone decides who may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from dsar.extensions import db
+from dsar.models import Event, Request
+from dsar.services import intake, processing
+from dsar.services.accounts import create_api_key
+from tests.conftest import csrf_token
+
+ROLES = ("anonymous", "auditor", "officer", "admin")
+LOGIN = 302  # login_required sends anonymous visitors to the sign-in page
+ANY_STAFF = {"anonymous": {LOGIN}, "auditor": {200}, "officer": {200}, "admin": {200}}
+ACTORS = {"anonymous": {LOGIN}, "auditor": {403}, "officer": {302}, "admin": {302}}
+ADMIN_PAGE = {"anonymous": {LOGIN}, "auditor": {403}, "officer": {403}, "admin": {200}}
+ADMIN_POST = {"anonymous": {LOGIN}, "auditor": {403}, "officer": {403}, "admin": {302, 422}}
+
+
+def everyone(*codes: int) -> dict[str, set[int]]:
+    return {role: set(codes) for role in ROLES}
+
+
+# (endpoint, method) -> expected status per role
+MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
+    ("static", "GET"): everyone(200),
+    ("portal.home", "GET"): everyone(200),
+    ("portal.new_request", "GET"): everyone(200),
+    ("portal.new_request", "POST"): everyone(422),  # empty form: errors, nothing stored
+    ("portal.status", "GET"): everyone(200),
+    ("portal.progress", "GET"): everyone(200),
+    ("portal.response_pdf", "GET"): everyone(200),
+    ("portal.verify", "GET"): everyone(200),
+    ("portal.verify", "POST"): everyone(302),
+    ("api.create_request", "POST"): everyone(401),  # staff sessions are no API key
+    ("api.get_request", "GET"): everyone(401),
+    ("api.response_pdf", "GET"): everyone(401),
+    ("api-docs.openapi_json", "GET"): everyone(200),
+    ("staff.login", "GET"): everyone(200),
+    ("staff.login", "POST"): everyone(422),  # wrong password
+    ("staff.logout", "POST"): everyone(302),
+    ("staff.queue", "GET"): ANY_STAFF,
+    ("staff.request_page", "GET"): ANY_STAFF,
+    ("staff.document", "GET"): ANY_STAFF,
+    ("staff.systems_list", "GET"): ANY_STAFF,
+    ("staff.new_system", "GET"): ADMIN_PAGE,
+    ("staff.new_system", "POST"): ADMIN_POST,
+    ("staff.edit_system", "GET"): ADMIN_PAGE,
+    ("staff.edit_system", "POST"): ADMIN_POST,
+    ("staff.disable_system", "POST"): ADMIN_POST,
+    ("staff.enable_system", "POST"): ADMIN_POST,
+    ("staff.check_connection", "POST"): ACTORS,
+    ("staff.bulk", "POST"): ACTORS,
+    **{
+        (f"staff.{name}", "POST"): ACTORS
+        for name in (
+            "approve",
+            "assign",
+            "cancel",
+            "clarify",
+            "deny",
+            "duplicate",
+            "extend",
+            "note",
+            "pause",
+            "resume",
+            "spam",
+            "task_done",
+            "retry_task",
+            "skip_task",
+        )
+    },
+}
+
+
+def test_the_matrix_covers_every_route_of_the_app(app: Flask) -> None:
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routes - set(MATRIX) == set(), "routes missing from the authorization matrix"
+    assert set(MATRIX) - routes == set(), "the matrix lists routes the app no longer has"
+
+
+@pytest.fixture
+def world(app: Flask, demo_systems: list[str]) -> dict[str, str]:
+    """A request with a task, a document and a verification link to fill the URLs with."""
+    key, _ = create_api_key("tests")
+    done = intake.submit(
+        intake.Submission(
+            kind="opt_out", regime="ccpa", name="Jane Doe", email="jane.doe@example.com"
+        ),
+        channel="api",
+        api_key=key,
+        identity_verified=True,
+    )
+    for task in list(done.request.tasks):
+        processing.run_task(task.id, last_attempt=True)
+    processing.compile_response(done.request.id)
+    waiting = intake.submit(
+        intake.Submission(
+            kind="access", regime="uk_gdpr", name="Ann Smith", email="ann@example.org"
+        ),
+        channel="portal",
+    )
+    req = db.session.get(Request, waiting.request.id)
+    from dsar.tokens import digest, new_token
+
+    code = new_token()
+    req.verification_hash = digest(code)
+    db.session.commit()
+    return {
+        "reference": req.reference,
+        "token": waiting.tracking_token,
+        "done_token": done.tracking_token,
+        "done_reference": done.request.reference,
+        "code": code,
+        "task_id": str(done.request.tasks[0].id),
+        "document_id": str(done.request.documents[0].id),
+        "key": "crm",
+    }
+
+
+def url_for_rule(app: Flask, endpoint: str, world: dict[str, str]) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    values = {
+        "reference": world["done_reference"]
+        if endpoint in {"staff.document", "staff.task_done", "staff.retry_task", "staff.skip_task"}
+        else world["reference"],
+        "token": world["done_token"] if endpoint == "portal.response_pdf" else world["token"],
+        "code": world["code"],
+        "task_id": world["task_id"],
+        "document_id": world["document_id"],
+        "key": world["key"],
+        "filename": "css/app.css",
+    }
+    return rule.build({k: values[k] for k in rule.arguments})[1]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_route_answers_each_role_as_the_matrix_says(
+    app: Flask,
+    client: FlaskClient,
+    login: Callable[[str], str],
+    world: dict[str, str],
+    role: str,
+) -> None:
+    if role != "anonymous":
+        login(role)
+    token = csrf_token(client, "/request")
+    wrong: list[str] = []
+    for (endpoint, method), expected in sorted(MATRIX.items()):
+        if endpoint in {"staff.logout"}:
+            continue  # checked last: it ends the session the other checks need
+        url = url_for_rule(app, endpoint, world)
+        if method == "GET":
+            with client.get(url) as resp:
+                status = resp.status_code
+        else:
+            status = client.post(url, data={"csrf_token": token}).status_code
+        if status not in expected[role]:
+            wrong.append(f"{method} {url} as {role}: {status}, expected {sorted(expected[role])}")
+    status = client.post("/staff/logout", data={"csrf_token": token}).status_code
+    if status not in MATRIX[("staff.logout", "POST")][role]:
+        wrong.append(f"POST /staff/logout as {role}: {status}")
+    assert wrong == []
+    if role in {"anonymous", "auditor"}:
+        # Looking changed nothing: no staff action in any history, only the recorded download.
+        by_staff = db.session.scalars(select(Event.action).where(Event.actor.like("user:%"))).all()
+        assert by_staff == (["document_downloaded"] if role == "auditor" else [])
+
+
+def test_the_matrix_size_is_reported(app: Flask) -> None:
+    cells = len(MATRIX) * len(ROLES)
+    assert cells >= 4 * 40
