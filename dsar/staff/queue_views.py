@@ -19,10 +19,11 @@ from sqlalchemy.orm import aliased, selectinload
 from dsar import rules, transitions
 from dsar.extensions import db
 from dsar.models import Request, RequestKind, RequestStatus, User
+from dsar.rules.denials import LABELS as DENIAL_LABELS
 from dsar.services import reminders
 from dsar.staff.forms import LogoutForm
 from dsar.staff.queue_forms import QueueFilters, format_after, status_label
-from dsar.staff.views import bp
+from dsar.staff.views import ACTORS, bp
 
 PAGE_SIZE = 50
 # Counts stop here: counting every row of a status with a million requests means reading
@@ -48,9 +49,9 @@ class Tab:
 def _source(form: QueueFilters) -> Source:
     """What the queries read: the requests table, or, with a search, the few requests the
     reference or email finds. Those are fetched first (a MATERIALIZED CTE, SQLite 3.35+ and
-    PostgreSQL 12+): an unanalysed SQLite otherwise prefers the composite queue indexes to
-    the email index whenever another filter is set, and reads a whole person's worth or a
-    whole status's worth of rows to find one."""
+    PostgreSQL 12+): whenever another filter is set, an unanalysed SQLite otherwise prefers
+    the composite queue indexes to the email index, and reads every request of an assignee
+    or of a status to find one."""
     search = form.search
     if search is None:
         return Request
@@ -158,18 +159,18 @@ def _staff() -> list[tuple[int, str]]:
     return [(user_id, email) for user_id, email in rows]
 
 
-def _render(form: QueueFilters, code: int = 200, **context: Any) -> tuple[str, int]:
-    today = reminders.today_here()
+def _render(form: QueueFilters, today: date, code: int = 200, **context: Any) -> tuple[str, int]:
     page = render_template(
         "staff/queue.html",
         form=form,
-        labels=rules.KIND_LABELS,
         regimes=rules.REGIMES,
         logout_form=LogoutForm(),
         today=today,
         overdue=lambda r: reminders.overdue(r, today),
         filtered=bool(form.query_args()),
-        bulk="staff.bulk" in current_app.view_functions,
+        # Bulk actions come with their own module; auditors could not use them anyway.
+        bulk="staff.bulk" in current_app.view_functions and current_user.role in ACTORS,
+        denial_labels=DENIAL_LABELS,
         **{"requests": [], "tabs": [], "next_url": None, "first_url": None, **context},
     )
     return page, code
@@ -179,10 +180,11 @@ def _render(form: QueueFilters, code: int = 200, **context: Any) -> tuple[str, i
 @login_required
 def queue() -> tuple[str, int]:
     form = QueueFilters(formdata=request.args, staff=_staff())
+    today = reminders.today_here()
     if not form.validate():
-        return _render(form, 400)
+        return _render(form, today, 400)
     r = _source(form)
-    where = _conditions(form, r, reminders.today_here())
+    where = _conditions(form, r, today)
     query = select(r).where(*where)
     status = _status_condition(form, r)
     if status is not None:
@@ -204,6 +206,7 @@ def queue() -> tuple[str, int]:
     )
     return _render(
         form,
+        today,
         requests=shown,
         tabs=_tabs(form, _counts(form, r, where)),
         next_url=next_url,
