@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import re
+import sqlite3
+import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from dsar.extensions import db
-from dsar.models import Request, RequestStatus, Role
+from dsar.models import Request, RequestStatus, Role, TaskStatus
 from tests.conftest import link_in
 
 pytestmark = pytest.mark.slow
@@ -200,7 +203,7 @@ def test_officer_signs_in_and_sees_the_request_in_the_queue(page: Page, live_ser
     expect(page.get_by_role("heading", name="Requests by due date")).to_be_visible()
     row = page.locator("table.queue tbody tr", has_text=reference)
     expect(row).to_have_count(1)
-    expect(row.locator("td").first).to_have_text(due)
+    expect(row).to_contain_text(due)
     expect(row).to_contain_text("awaiting verification")
 
     row.get_by_role("link", name=reference).click()
@@ -216,3 +219,143 @@ def test_officer_signs_in_and_sees_the_request_in_the_queue(page: Page, live_ser
     page.goto(f"{live_server}/staff/")
     expect(page).to_have_url(re.compile(r"/staff/login\b"))
     expect(page.get_by_role("heading", name="Privacy team sign-in")).to_be_visible()
+
+
+def wait_until(
+    done: Callable[[], bool], what: str, timeout: float = WORK_TIMEOUT_MS / 1000
+) -> None:
+    """Poll `done` (which reads the database afresh) until it holds, or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.25)
+
+
+def request_by_reference(reference: str) -> Request:
+    db.session.remove()  # a fresh session sees what the server and the workers committed
+    return db.session.scalars(select(Request).where(Request.reference == reference)).one()
+
+
+def crm_emails(demo_dir: Path, email: str) -> list[tuple[int]]:
+    with closing(sqlite3.connect(demo_dir / "crm.db")) as conn:
+        return conn.execute("SELECT id FROM contacts WHERE email = ?", (email,)).fetchall()
+
+
+def test_officer_filters_the_queue_approves_a_deletion_after_its_dry_run_and_sees_it_complete(
+    page: Page,
+    live_server: str,
+    live_workers: list,
+    demo_systems: list[str],
+    demo_dir: Path,
+    outbox: Callable[[], list],
+    tmp_path: Path,
+) -> None:
+    from dsar.services import accounts, intake
+
+    jane = "jane.doe@example.com"
+    accounts.create_user(OFFICER[0], Role.OFFICER, OFFICER[1])
+    other = intake.submit(
+        intake.Submission(
+            kind="access", regime="gdpr", name="Sam Roe", email="sam.roe@example.com"
+        ),
+        channel="portal",
+    ).request.reference
+    db.session.remove()
+
+    # The person asks for deletion and confirms their email address.
+    page.goto(f"{live_server}/request")
+    fill_request_form(page, "Delete my data", "European Union (GDPR)")
+    page.get_by_role("button", name="Send my request").click()
+    heading = page.get_by_role("heading", name=re.compile(r"We have your request DSAR-"))
+    expect(heading).to_be_visible()
+    found = re.search(r"DSAR-[\d-]+", heading.inner_text())
+    assert found, heading.inner_text()
+    reference = found.group(0)
+    assert reference != other
+    status_url = page.url
+    [message] = [
+        m for m in outbox() if m["To"] == jane and m["Subject"].startswith("Please confirm")
+    ]
+    page.goto(link_in(message, r"http://127\.0\.0\.1:\d+/r/\S+/verify/\S+"))
+    page.get_by_role("button", name="Confirm my email address").click()
+    expect(page).to_have_url(status_url)
+
+    # The dry run: every system searched, the request waits for an officer, nothing erased.
+    def dry_run_done() -> bool:
+        req = request_by_reference(reference)
+        return (
+            req.status is RequestStatus.AWAITING_APPROVAL
+            and len(req.tasks) == len(demo_systems)
+            and all(t.status is TaskStatus.SUCCEEDED for t in req.tasks)
+        )
+
+    wait_until(dry_run_done, "the dry run to finish")
+    assert crm_emails(demo_dir, jane), "the dry run erased Jane from the CRM"
+    assert jane in (demo_dir / "events.csv").read_text(encoding="utf-8")
+
+    # The officer signs in and finds the request with the queue's search.
+    page.goto(f"{live_server}/staff/login")
+    page.get_by_label("Email").fill(OFFICER[0])
+    page.get_by_label("Password").fill(OFFICER[1])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Requests by due date")).to_be_visible()
+    rows = page.locator("table.queue tbody tr")
+    expect(rows.filter(has_text=reference)).to_have_count(1)
+    expect(rows.filter(has_text=other)).to_have_count(1)
+
+    search = page.get_by_role("search")
+    search.get_by_label("Search", exact=True).fill(reference)
+    search.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(rf"[?&]q={re.escape(reference)}(&|$)"))
+    expect(search.get_by_label("Search", exact=True)).to_have_value(reference)
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(reference)
+    expect(rows.first).to_contain_text("awaiting approval")
+    expect(page.locator("table.queue")).not_to_contain_text(other)
+
+    tabs = page.get_by_role("navigation", name="Requests per status")
+    tab = tabs.get_by_role("link", name=re.compile(r"^awaiting approval \("))
+    if tab.count():
+        tab.click()
+        expect(page).to_have_url(re.compile(r"[?&]status=awaiting_approval(&|$)"))
+        expect(tabs.locator("[aria-current=page]")).to_have_text(
+            re.compile(r"^awaiting approval \(1\)$")
+        )
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text(reference)
+
+    rows.first.get_by_role("link", name=reference).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
+    expect(page.locator("#request-status")).to_have_text("awaiting approval")
+    dry_run = page.locator("#dry-run")
+    expect(dry_run.get_by_role("heading", name="What approving will erase")).to_be_visible()
+    expect(dry_run.locator("h3", has_text="Web shop")).to_have_text(
+        "Web shop (customers and orders) — 4 records"
+    )
+    page.screenshot(path=tmp_path / "dry-run.png", full_page=True)
+    page.get_by_role("button", name="Approve and erase in every system").click()
+    approved = "Approved: the erasure is running in every system."
+    expect(page.get_by_role("status").filter(has_text=approved)).to_have_text(approved)
+
+    # The erasure runs; the officer reloads the request page until it has completed.
+    status = page.locator("#request-status")
+    deadline = time.monotonic() + WORK_TIMEOUT_MS / 1000
+    while status.inner_text() != "completed":
+        if time.monotonic() > deadline:
+            pytest.fail(f"{reference} is still {status.inner_text()!r} after the erasure")
+        page.wait_for_timeout(500)
+        page.reload()
+    assert request_by_reference(reference).status is RequestStatus.COMPLETED
+    assert crm_emails(demo_dir, jane) == []
+    assert jane not in (demo_dir / "events.csv").read_text(encoding="utf-8")
+
+    documents = page.locator("section.card", has=page.get_by_role("heading", name="Documents"))
+    link = documents.get_by_role("link", name=re.compile(rf"^response: {reference}-.*\.pdf$"))
+    expect(link).to_have_count(1)
+    with page.expect_download() as info:
+        link.click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    text = pdf_text(saved.read_bytes())
+    assert reference in text
