@@ -245,6 +245,21 @@ def api_headers(key: str) -> dict[str, Any]:
 STAFF_PASSWORD = "staff-password-for-tests"
 
 
+def sign_in(client: FlaskClient, who: tuple[str, str]) -> Any:
+    """Sign the client in through the real form; returns the redirect response."""
+    email, password = who
+    resp = client.post(
+        "/staff/login",
+        data={
+            "csrf_token": csrf_token(client, "/staff/login"),
+            "email": email,
+            "password": password,
+        },
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    return resp
+
+
 @pytest.fixture
 def login(app: Flask, client: FlaskClient) -> Callable[[str], str]:
     """Sign the test client in as a staff member of `role`; returns their email."""

@@ -16,6 +16,7 @@ from dsar.extensions import db
 from dsar.models import ApiKey, Event, Request, RequestStatus, Role, User
 from dsar.services import accounts, clock, intake, reminders
 from tests.conftest import api_headers, body_of, csrf_token
+from tests.conftest import sign_in as conftest_sign_in
 
 OFFICER = ("officer@example.com", "officer-password-1")
 AUDITOR = ("auditor@example.com", "auditor-password-1")
@@ -188,15 +189,7 @@ def staff(app: Flask) -> None:
 
 
 def sign_in(client: FlaskClient, who: tuple[str, str]) -> None:
-    resp = client.post(
-        "/staff/login",
-        data={
-            "csrf_token": csrf_token(client, "/staff/login"),
-            "email": who[0],
-            "password": who[1],
-        },
-    )
-    assert resp.status_code == 302, resp.get_data(as_text=True)
+    resp = conftest_sign_in(client, who)
     assert resp.headers["Location"].endswith("/staff/")
 
 

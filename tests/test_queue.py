@@ -27,7 +27,7 @@ from dsar.models import (
     User,
 )
 from dsar.services import accounts, intake, reminders
-from tests.conftest import csrf_token
+from tests.conftest import sign_in
 
 OFFICER = ("officer@example.com", "officer-password-1")
 OTHER = ("other.officer@example.com", "officer-password-2")
@@ -120,18 +120,6 @@ def world(key: ApiKey, staff: dict[str, int]) -> World:
         db.session.commit()
         refs[name], emails[name] = req.reference, req.email
     return World(refs, emails, staff)
-
-
-def sign_in(client: FlaskClient, who: tuple[str, str]) -> None:
-    resp = client.post(
-        "/staff/login",
-        data={
-            "csrf_token": csrf_token(client, "/staff/login"),
-            "email": who[0],
-            "password": who[1],
-        },
-    )
-    assert resp.status_code == 302, resp.get_data(as_text=True)
 
 
 def get(client: FlaskClient, url: str, code: int = 200) -> str:

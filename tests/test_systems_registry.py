@@ -18,7 +18,7 @@ from dsar.exceptions import ConfigFileError, SystemInvalid
 from dsar.extensions import db
 from dsar.models import DataSystem, Event, Role, SystemKind
 from dsar.services import accounts, intake, systems
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, sign_in
 
 ADMIN = ("admin@example.com", "admin-password-1")
 OFFICER = ("officer@example.com", "officer-password-1")
@@ -64,18 +64,6 @@ def assert_no_secret_logged(logs: pytest.LogCaptureFixture, *secrets: str) -> No
         text = rec.getMessage() + repr(rec.args) + str(rec.exc_text or "")
         for secret in secrets:
             assert secret not in text, f"{secret!r} logged by {rec.name}"
-
-
-def sign_in(client: FlaskClient, who: tuple[str, str]) -> None:
-    resp = client.post(
-        "/staff/login",
-        data={
-            "csrf_token": csrf_token(client, "/staff/login"),
-            "email": who[0],
-            "password": who[1],
-        },
-    )
-    assert resp.status_code == 302, resp.get_data(as_text=True)
 
 
 def page(client: FlaskClient, url: str, status: int = 200) -> str:

@@ -49,6 +49,15 @@ def _move(req: Request, after: RequestStatus, action: str, actor: str, **detail:
     record(req, action, actor=actor, before=before, after=after, detail=dict(detail))
 
 
+def _close(
+    req: Request, after: RequestStatus, action: str, actor: str, why: str, **detail: object
+) -> None:
+    """Close the request (denied, duplicate, cancelled) and skip what had not run yet."""
+    _move(req, after, action, actor, **detail)
+    req.completed_at = utcnow()
+    _close_tasks(req, why)
+
+
 def _close_tasks(req: Request, why: str) -> None:
     for task in req.tasks:
         if task.status not in FINAL_TASK_STATUSES and task.status is not TaskStatus.RUNNING:
@@ -107,10 +116,16 @@ def deny(req: Request, reason_key: str, text: str, *, actor: str) -> None:
     if reason is None:
         raise DecisionRefused(f"Choose one of the reasons {rules.name} allows.")
     text = _text(text, "explanation", required=reason.free_text_required)
-    _move(req, S.DENIED, "denied", actor, reason=reason_key, citation=reason.citation)
+    _close(
+        req,
+        S.DENIED,
+        "denied",
+        actor,
+        "request denied",
+        reason=reason_key,
+        citation=reason.citation,
+    )
     req.denial_reason, req.denial_text = reason_key, text
-    req.completed_at = utcnow()
-    _close_tasks(req, "request denied")
     db.session.commit()
     mail.send(
         to=req.email,
@@ -148,10 +163,8 @@ def mark_duplicate(req: Request, of_reference: str, *, actor: str) -> None:
     earlier = db.session.scalar(select(Request).where(Request.reference == of_reference.strip()))
     if earlier is None or earlier.id == req.id:
         raise DecisionRefused("Give the reference of the earlier request this one repeats.")
-    _move(req, S.DUPLICATE, "marked_duplicate", actor, of=earlier.reference)
+    _close(req, S.DUPLICATE, "marked_duplicate", actor, "duplicate request", of=earlier.reference)
     req.duplicate_of = earlier
-    req.completed_at = utcnow()
-    _close_tasks(req, "duplicate request")
     db.session.commit()
     mail.send(
         to=req.email,
@@ -165,17 +178,13 @@ def mark_duplicate(req: Request, of_reference: str, *, actor: str) -> None:
 
 def mark_spam(req: Request, *, actor: str) -> None:
     """Close without writing to the address given: it may not belong to the sender."""
-    _move(req, S.CANCELLED, "marked_spam", actor)
-    req.completed_at = utcnow()
-    _close_tasks(req, "spam")
+    _close(req, S.CANCELLED, "marked_spam", actor, "spam")
     db.session.commit()
 
 
 def cancel(req: Request, reason: str, *, actor: str) -> None:
     reason = _text(reason, "reason")
-    _move(req, S.CANCELLED, "cancelled", actor, reason=reason)
-    req.completed_at = utcnow()
-    _close_tasks(req, "request cancelled")
+    _close(req, S.CANCELLED, "cancelled", actor, "request cancelled", reason=reason)
     db.session.commit()
     mail.send(
         to=req.email,
