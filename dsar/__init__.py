@@ -112,11 +112,13 @@ def _init_logging() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from dsar.api.views import blp as api_blp
+    from dsar.auditor.views import bp as auditor_bp
     from dsar.portal.views import bp as portal_bp
     from dsar.staff.views import bp as staff_bp
 
     app.register_blueprint(portal_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(auditor_bp)
     rest_api.register_blueprint(api_blp)
     csrf.exempt(api_blp)
 

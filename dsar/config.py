@@ -122,6 +122,34 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         "DSAR_REMINDER_DAYS": _intervals(env, "DSAR_REMINDER_DAYS", "7,3,1"),
         "DSAR_REMINDER_INTERVAL": _int(env, "DSAR_REMINDER_INTERVAL", 3600, minimum=10),
         # Values shared/LEGAL.md marks unverified: configurable, with the defaults it gives.
+        # The fan-out engine: a task whose job is gone this long after it was queued or
+        # started (past its timeout) is enqueued again by the reconciler.
+        "DSAR_RECONCILE_INTERVAL": _int(env, "DSAR_RECONCILE_INTERVAL", 60, minimum=5),
+        "DSAR_LOST_AFTER": _int(env, "DSAR_LOST_AFTER", 60, minimum=1),
+        # Phone numbers without a country code are read as numbers of this region.
+        "DSAR_PHONE_REGION": env.get("DSAR_PHONE_REGION", "US"),
+        # Key of the keyed hash that pseudonymises erased values (defaults to one derived
+        # from SECRET_KEY; set it to keep pseudonyms stable across key rotations).
+        "DSAR_PSEUDONYM_KEY": env.get("DSAR_PSEUDONYM_KEY", ""),
+        # Systems with no API: days the owner has before the officer is told, and reminders.
+        "DSAR_MANUAL_DAYS": _int(env, "DSAR_MANUAL_DAYS", 7, minimum=1),
+        "DSAR_MANUAL_REMINDER_DAYS": _intervals(env, "DSAR_MANUAL_REMINDER_DAYS", "2,5"),
+        # Documents: rows printed per table (the rest is in the attachments), render limit.
+        "DSAR_PDF_MAX_ROWS": _int(env, "DSAR_PDF_MAX_ROWS", 200, minimum=1),
+        "DSAR_PDF_TIMEOUT": _int(env, "DSAR_PDF_TIMEOUT", 300, minimum=10),
+        # Evidence PDFs are signed when both are set (PEM files; passphrase optional).
+        "DSAR_SIGNING_KEY": env.get("DSAR_SIGNING_KEY", ""),
+        "DSAR_SIGNING_CERT": env.get("DSAR_SIGNING_CERT", ""),
+        "DSAR_SIGNING_PASSPHRASE": env.get("DSAR_SIGNING_PASSPHRASE", ""),
+        # Secure delivery: the link's life, the one-time code's life and tries.
+        "DSAR_DELIVERY_DAYS": _int(env, "DSAR_DELIVERY_DAYS", 30, minimum=1),
+        "DSAR_CODE_MINUTES": _int(env, "DSAR_CODE_MINUTES", 15, minimum=1),
+        "DSAR_CODE_ATTEMPTS": _int(env, "DSAR_CODE_ATTEMPTS", 5, minimum=1),
+        # Retention: located data purged this many days after completion; the request's
+        # accountability record kept this many months, then stripped of the identity.
+        "DSAR_PURGE_DAYS": _int(env, "DSAR_PURGE_DAYS", 30),
+        "DSAR_RECORD_MONTHS": _int(env, "DSAR_RECORD_MONTHS", 24, minimum=24),
+        "DSAR_RETENTION_INTERVAL": _int(env, "DSAR_RETENTION_INTERVAL", 86400, minimum=60),
         "DSAR_QC_EXTENSION_DAYS": _int(env, "DSAR_QC_EXTENSION_DAYS", 0),
         "DSAR_CO_APPEAL_EXTENSION_DAYS": _int(env, "DSAR_CO_APPEAL_EXTENSION_DAYS", 60),
         "SESSION_COOKIE_SECURE": production,

@@ -148,6 +148,11 @@ class DataSystem(db.Model):
     contact: Mapped[str] = mapped_column(String(254), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What the access answer must say about this system (GDPR Art. 15(1)(a)-(h), CCPA
+    # categories, values never disclosed): purposes, categories, recipients, retention, ...
+    disclosure: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # At most this many of the system's tasks run at once (0: no cap).
+    max_concurrency: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -200,6 +205,13 @@ class Request(db.Model):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
     denial_reason: Mapped[str] = mapped_column(String(32), default="")
     denial_text: Mapped[str] = mapped_column(Text, default="")
+    # A Global Privacy Control signal (Sec-GPC: 1) came with the request.
+    gpc: Mapped[bool] = mapped_column(default=False)
+    # The person's download link stops working after this moment.
+    delivery_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Retention: located data purged; later, the identity itself (the record stays).
+    data_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    record_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tasks: Mapped[list[Task]] = relationship(
         back_populates="request", order_by="Task.id", cascade="all, delete-orphan"
@@ -235,19 +247,35 @@ class Task(db.Model):
     # A deletion's dry run: what was found and would be erased, shown for approval.
     preview: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(Text, default="")  # why skipped, or the owner's note
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Proof of erasure: after erasing, the system is searched again; what was still there.
+    proof_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remaining_count: Mapped[int | None]
+    # Manual systems: the owner's one-time link (only its SHA-256), and what they did.
+    token_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     request: Mapped[Request] = relationship(back_populates="tasks")
     system: Mapped[DataSystem] = relationship()
 
 
 class Event(db.Model):
-    """One step in a request's history; carries ids and states, never personal data."""
+    """One step in a request's history; carries ids and states, never personal data.
+
+    Events form a hash chain: `hash` is SHA-256 over the canonical JSON of the event and the
+    previous event's hash, in `seq` order (see dsar.services.audit).
+    """
 
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int | None] = mapped_column(index=True, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")
     request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
@@ -257,6 +285,30 @@ class Event(db.Model):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     request: Mapped[Request | None] = relationship(back_populates="events")
+
+
+class AuditHead(db.Model):
+    """The chain's head, one row: updating it first serialises every writer of the chain."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class DownloadCode(db.Model):
+    """A one-time code emailed to the person before they may download their answer."""
+
+    __tablename__ = "download_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
 
 
 class Reminder(db.Model):

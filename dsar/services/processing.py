@@ -202,32 +202,36 @@ def fan_in(request_id: int) -> None:
 
 
 def compile_response(request_id: int) -> None:
-    """Render the answer PDF once; a repeated job for a compiled request does nothing."""
+    """Render the answer's files once; a repeated job for a compiled request does nothing."""
     req = db.session.get(Request, request_id)
     if req is None or req.status is not RequestStatus.COMPILING:
         return
-    rendered = documents.render_response(req)
+    files = documents.render_answer(req)
     folder: Path = current_app.config["DSAR_DOCUMENTS_DIR"]
-    filename = f"{req.reference}-response-{rendered.sha256[:12]}.pdf"
-    documents.write_atomically(folder / filename, rendered.pdf)
+    names = [f"{req.reference}-{f.kind.replace('_', '-')}-{f.sha256[:12]}{f.suffix}" for f in files]
+    for name, rendered in zip(names, files, strict=True):
+        documents.write_atomically(folder / name, rendered.data)
     if not transitions.move_if(request_id, RequestStatus.COMPILING, RequestStatus.COMPLETED):
         db.session.rollback()
-        # Another run finished first; keep only the file its document row names.
-        if db.session.scalar(select(Document.id).where(Document.filename == filename)) is None:
-            (folder / filename).unlink(missing_ok=True)
+        # Another run finished first; keep only the files its document rows name.
+        stored = select(Document.filename).where(Document.filename.in_(names))
+        kept = set(db.session.scalars(stored))
+        for name in set(names) - kept:
+            (folder / name).unlink(missing_ok=True)
         return
     db.session.refresh(req)
     req.completed_at = utcnow()
-    db.session.add(
-        Document(
-            request=req,
-            kind="response",
-            filename=filename,
-            sha256=rendered.sha256,
-            size=len(rendered.pdf),
-            render_seconds=rendered.seconds,
+    for name, rendered in zip(names, files, strict=True):
+        db.session.add(
+            Document(
+                request=req,
+                kind=rendered.kind,
+                filename=name,
+                sha256=rendered.sha256,
+                size=len(rendered.data),
+                render_seconds=rendered.seconds,
+            )
         )
-    )
     record(
         req,
         "response_compiled",
@@ -235,9 +239,12 @@ def compile_response(request_id: int) -> None:
         before=RequestStatus.COMPILING,
         after=RequestStatus.COMPLETED,
         detail={
-            "sha256": rendered.sha256,
-            "bytes": len(rendered.pdf),
-            "render_seconds": round(rendered.seconds, 3),
+            "documents": [
+                {"kind": f.kind, "sha256": f.sha256, "bytes": len(f.data)} for f in files
+            ],
+            "sha256": files[0].sha256,
+            "bytes": len(files[0].data),
+            "render_seconds": round(files[0].seconds, 3),
         },
     )
     db.session.commit()

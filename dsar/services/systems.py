@@ -33,7 +33,24 @@ log = logging.getLogger(__name__)
 
 _META = ("name", "owner", "contact", "description")
 # The fields an admin may change, in the order events list them.
-FIELDS = ("name", "kind", "owner", "contact", "description", "enabled", "config")
+FIELDS = (
+    "name",
+    "kind",
+    "owner",
+    "contact",
+    "description",
+    "enabled",
+    "config",
+    "disclosure",
+    "max_concurrency",
+)
+# What the access answer says about a system (GDPR Art. 15(1)(a)-(h), CCPA 1798.110 and
+# 7024(d)): lists of phrases, or one phrase. `withheld` names fields whose values are never
+# disclosed, only said to exist (SSN, driver's licence, account numbers, passwords, ...).
+DISCLOSURE_LISTS = frozenset(
+    {"purposes", "categories", "recipients", "third_countries", "ccpa_categories", "withheld"}
+)
+DISCLOSURE_TEXTS = frozenset({"retention", "source", "automated_decisions", "legal_basis"})
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _LIMITS = {"name": 200, "owner": 200, "contact": 254}
 
@@ -226,6 +243,45 @@ def check_config(kind: SystemKind, config: Any) -> None:
         raise SystemInvalid(str(exc), field="config") from None
 
 
+def check_disclosure(value: Any) -> dict[str, Any]:
+    """The disclosure table, checked: known keys only, phrases of at most 500 characters."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SystemInvalid("'disclosure' must be a table of keys", field="disclosure")
+    clean: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in DISCLOSURE_LISTS:
+            items = [item] if isinstance(item, str) else item
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                message = f"disclosure '{key}' must be a list of text"
+                raise SystemInvalid(message, field="disclosure")
+            clean[key] = [i.strip() for i in items if i.strip()]
+        elif key in DISCLOSURE_TEXTS:
+            if not isinstance(item, str):
+                raise SystemInvalid(f"disclosure '{key}' must be text", field="disclosure")
+            clean[key] = item.strip()
+        else:
+            known = ", ".join(sorted(DISCLOSURE_LISTS | DISCLOSURE_TEXTS))
+            raise SystemInvalid(
+                f"disclosure: unknown key {key!r}; known keys: {known}", field="disclosure"
+            )
+        if any(len(i) > 500 for i in ([clean[key]] if key in DISCLOSURE_TEXTS else clean[key])):
+            raise SystemInvalid(f"disclosure '{key}': at most 500 characters", field="disclosure")
+    return clean
+
+
+def check_concurrency(value: Any) -> int:
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
+        raise SystemInvalid(
+            "'max_concurrency' must be a whole number from 0 (no cap) to 1000",
+            field="max_concurrency",
+        )
+    return value
+
+
 def check_key(key: Any) -> str:
     if not isinstance(key, str) or not KEY_PATTERN.match(key):
         raise SystemInvalid("'key' must be 1 to 64 letters, digits, - or _", field="key")
@@ -253,6 +309,8 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
     config = {} if config is None else copy.deepcopy(config)
     check_config(clean["kind"], config)
     clean["config"] = config
+    clean["disclosure"] = check_disclosure(values.get("disclosure"))
+    clean["max_concurrency"] = check_concurrency(values.get("max_concurrency"))
     return clean
 
 
@@ -263,15 +321,24 @@ def _check(entry: dict[str, Any], index: int, seen: set[str]) -> tuple[str, Syst
         check_key(key)
         if key in seen:
             raise SystemInvalid(f"key {key!r} appears twice", field="key")
-        values = {m: str(entry.get(m, "")) for m in _META}
-        values.update(kind=entry.get("kind"), config=entry.get("config", {}))
-        kind = _clean(values)["kind"]
+        kind = _clean(_entry_values(entry, entry.get("kind")))["kind"]
     except SystemInvalid as exc:
         raise ConfigFileError(f"{where}: {exc.message}") from None
     return key, kind
 
 
 # -- the TOML file -------------------------------------------------------------------------
+
+
+def _entry_values(entry: dict[str, Any], kind: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {m: str(entry.get(m, "")) for m in _META}
+    values.update(
+        kind=kind,
+        config=entry.get("config", {}),
+        disclosure=entry.get("disclosure", {}),
+        max_concurrency=entry.get("max_concurrency", 0),
+    )
+    return values
 
 
 def _parse(path: Path) -> list[dict[str, Any]]:
@@ -298,8 +365,8 @@ def load_file(path: Path, *, actor: str = "cli") -> LoadReport:
         checked.append((key, kind, entry))
     report = LoadReport([], [], [])
     for key, kind, entry in checked:
-        values = {m: str(entry.get(m, "")) for m in _META}
-        values.update(kind=kind, config=entry.get("config", {}))
+        values = _clean(_entry_values(entry, kind))
+        del values["enabled"]
         system = db.session.scalar(select(DataSystem).where(DataSystem.key == key))
         # A system disabled in the registry stays disabled unless the file says `enabled`.
         if "enabled" in entry or system is None:

@@ -1,4 +1,8 @@
-"""Render answers as PDF with WeasyPrint, from our templates only.
+"""Render answers and evidence as PDF with WeasyPrint, from our templates only.
+
+`render_answer` picks the documents a finished request gets: the access answer with its
+data attached (`answer`), or the deletion certificate or opt-out confirmation
+(`certificates`). Evidence for auditors lives in `evidence`.
 
 The URL fetcher refuses everything except files under `static/pdf/`: a value that reaches a
 template can never make the renderer read a local file or call a network address.
@@ -57,6 +61,17 @@ class Rendered:
     seconds: float
 
 
+@dataclass(frozen=True)
+class RenderedFile:
+    """One file of a request's answer, stored as a Document row of `kind`."""
+
+    kind: str  # "response" (the PDF), "data_json", "data_csv", "certificate", ...
+    suffix: str  # ".pdf", ".json", ".csv"
+    data: bytes
+    sha256: str
+    seconds: float = 0.0
+
+
 TITLES = {
     TaskAction.LOCATE: "Your personal data",
     TaskAction.ERASE: "Confirmation of erasure",
@@ -70,6 +85,22 @@ def render_pdf(template: str, **context: Any) -> Rendered:
     fetcher = AssetFetcher()
     pdf = HTML(string=html, base_url=f"{PDF_ASSETS}/", url_fetcher=fetcher).write_pdf()
     return Rendered(pdf, hashlib.sha256(pdf).hexdigest(), time.perf_counter() - started)
+
+
+def render_answer(req: Request) -> list[RenderedFile]:
+    """Every file the request's answer is made of; the first is the PDF the person reads."""
+    from dsar.documents import answer, certificates
+
+    action = rules.ACTIONS[req.kind]
+    if action is TaskAction.LOCATE:
+        return answer.render_access(req)
+    if action is TaskAction.ERASE:
+        return [certificates.render_deletion_certificate(req)]
+    return [certificates.render_opt_out_confirmation(req)]
+
+
+def as_file(kind: str, rendered: Rendered) -> RenderedFile:
+    return RenderedFile(kind, ".pdf", rendered.pdf, rendered.sha256, rendered.seconds)
 
 
 def render_response(req: Request) -> Rendered:

@@ -1,0 +1,1 @@
+"""Evidence PDFs for auditors (routes register on dsar.auditor.views.bp)."""
