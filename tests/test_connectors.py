@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dsar.connectors import Identity, connector_for, validate_config
+from dsar.connectors import Identity, Outcome, connector_for, dependencies, validate_config
 from dsar.connectors.csvfile import CsvConnector
 from dsar.connectors.http import HttpConnector
 from dsar.connectors.sql import SqlConnector
@@ -104,8 +104,8 @@ def test_sql_errors_name_the_problem_without_the_identity(tmp_path: Path) -> Non
             "is not a plain column or table name",
         ),
         (
-            {"url": "sqlite://", "tables": [{"name": "t", "match": {"email": "ssn"}}]},
-            "identity field 'ssn' must be one of",
+            {"url": "sqlite://", "tables": [{"name": "t", "match": {"email": "e-mail"}}]},
+            "identity field 'e-mail' must be one of",
         ),
         (
             {
@@ -245,3 +245,88 @@ def test_http_helpdesk_finds_jane_and_erases_idempotently(
     assert connector.opt_out(JANE).receipts == [
         "this system offers no opt-out endpoint; nothing to do"
     ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "e164"),
+    [
+        ("+44 20 7946 0958", "US", "+442079460958"),
+        ("020 7946 0958", "GB", "+442079460958"),
+        ("(415) 555-0134", "US", "+14155550134"),
+        ("0044 20 7946 0958", "GB", "+442079460958"),
+        ("not a phone", "US", ""),
+        ("' OR 1=1 --", "US", ""),
+        ("", "US", ""),
+    ],
+)
+def test_identity_normalises_phones_to_e164_or_nothing(raw: str, region: str, e164: str) -> None:
+    assert Identity(email="a@b.c", phone=raw, region=region).phone == e164
+
+
+def test_identity_phone_variants_hold_the_usual_renderings() -> None:
+    who = Identity(email=" X@Example.COM ", phone="020 7946 0958", region="GB")
+    assert who.email == "x@example.com"
+    variants = who.phone_variants()
+    assert variants[0] == "+442079460958"
+    assert {"+44 20 7946 0958", "020 7946 0958", "442079460958"} <= set(variants)
+    assert Identity(email="x@example.com").phone_variants() == ()
+
+
+def test_identity_values_cover_fields_and_extra_identifiers() -> None:
+    who = Identity(
+        email="x@example.com", name="  Jane   Doe ", extra={"customer_id": [1042, "1042", " "]}
+    )
+    assert who.values("email") == ("x@example.com",)
+    assert who.values("name") == ("Jane Doe",)
+    assert who.values("customer_id") == ("1042",)
+    assert who.values("loyalty_id") == ()
+    assert who.values("phone") == ()
+    assert hash(who) == hash(Identity(email="x@example.com", name="Jane Doe"))
+
+
+def test_outcome_json_carries_identifiers_and_what_was_kept() -> None:
+    outcome = Outcome()
+    outcome.add_identifiers("customer_id", [7, None, "7", 8])
+    outcome.keep("invoices", 2, "tax law", "HGB s.257")
+    outcome.keep("nothing", 0, "unused", "none")
+    assert outcome.as_json()["identifiers"] == {"customer_id": ["7", "8"]}
+    assert outcome.as_json()["kept"] == [
+        {"place": "invoices", "count": 2, "reason": "tax law", "citation": "HGB s.257"}
+    ]
+    assert outcome.retained == 2
+
+
+def test_dependencies_name_what_each_kind_needs_and_provides() -> None:
+    crm = {
+        "url": "sqlite://",
+        "tables": [{"name": "c", "match": {"email": "email"}, "exports": {"customer_id": "sid"}}],
+    }
+    shop = {"url": "sqlite://", "tables": [{"name": "s", "match": {"id": "customer_id"}}]}
+    helpdesk = {
+        "base_url": "http://x",
+        "identifiers": ["customer_id"],
+        "exports": {"helpdesk_id": "customer.id"},
+        "locate": {"path": "/s"},
+    }
+    csv_config = {"path": "/x.csv", "match": {"member": "member_id"}}
+    assert dependencies(SystemKind.SQL, crm) == (frozenset(), frozenset({"customer_id"}))
+    assert dependencies(SystemKind.SQL, shop) == (frozenset({"customer_id"}), frozenset())
+    assert dependencies(SystemKind.HTTP, helpdesk) == (
+        frozenset({"customer_id"}),
+        frozenset({"helpdesk_id"}),
+    )
+    assert dependencies(SystemKind.CSV, csv_config) == (frozenset({"member_id"}), frozenset())
+    assert dependencies(SystemKind.MANUAL, {"deadline_days": 5}) == (frozenset(), frozenset())
+
+
+def test_csv_matches_phones_in_any_rendering(tmp_path: Path) -> None:
+    path = tmp_path / "guests.csv"
+    path.write_text(
+        "name,phone\nJane,+44 20 7946 0958\nBob,020 7946 0000\nAnn,02079460958\n",
+        encoding="utf-8",
+    )
+    connector = CsvConnector(
+        {"path": str(path), "match": {"phone": "phone"}}, settings={}, timeout=5
+    )
+    found = connector.locate(Identity(email="", phone="020 7946 0958", region="GB"))
+    assert [r["name"] for r in found.records["guests.csv"]] == ["Jane", "Ann"]

@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import tomllib
 import urllib.request
 from collections.abc import Iterator
@@ -32,14 +33,19 @@ COUNT_QUERIES = {
     "crm.contacts": ("crm.db", "SELECT count(*) FROM contacts"),
     "shop.customers": ("shop.db", "SELECT count(*) FROM customers"),
     "shop.orders": ("shop.db", "SELECT count(*) FROM orders"),
+    "shop.invoices": ("shop.db", "SELECT count(*) FROM invoices"),
     "newsletter.subscribers": ("newsletter.db", "SELECT count(*) FROM subscribers"),
     "helpdesk.customers": ("helpdesk.db", "SELECT count(*) FROM customers"),
     "helpdesk.tickets": ("helpdesk.db", "SELECT count(*) FROM tickets"),
 }
 
 
-def rows(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def rows(
+    db: Path, sql: str, params: tuple[Any, ...] = (), *, attach: Path | None = None
+) -> list[tuple[Any, ...]]:
     with closing(sqlite3.connect(db)) as conn:
+        if attach is not None:
+            conn.execute("ATTACH DATABASE ? AS shop", (str(attach),))
         return conn.execute(sql, params).fetchall()
 
 
@@ -142,6 +148,56 @@ def test_counts_match_the_rows_and_the_shares(demo: tuple[Path, dict[str, int]])
     )
     assert max(n for (n,) in per_customer) <= 5
     assert min(n for (n,) in per_customer) == 0
+    uninvoiced = rows(
+        folder / "shop.db",
+        "SELECT count(*) FROM orders o LEFT JOIN invoices i ON i.order_id = o.id"
+        " WHERE i.id IS NULL AND o.status IN ('delivered', 'shipped', 'returned')",
+    )
+    assert uninvoiced == [(0,)]
+
+
+def test_janes_crm_row_links_her_old_shop_account_under_another_email(
+    demo: tuple[Path, dict[str, int]],
+) -> None:
+    folder, _ = demo
+    [(linked,)] = rows(
+        folder / "crm.db", "SELECT shop_customer_id FROM contacts WHERE email = ?", (JANE,)
+    )
+    assert rows(
+        folder / "shop.db", "SELECT email, full_name FROM customers WHERE id = ?", (linked,)
+    ) == [(world.JANE_OLD_EMAIL, "Jane Doe")]
+    assert rows(
+        folder / "shop.db", "SELECT count(*) FROM orders WHERE customer_id = ?", (linked,)
+    ) == [(1,)]
+    # Everyone else's link points to the shop account with the same email.
+    mismatched = rows(
+        folder / "crm.db",
+        "SELECT count(*) FROM contacts c JOIN shop.customers s ON s.id = c.shop_customer_id"
+        " WHERE s.email != c.email AND c.email != ?",
+        (JANE,),
+        attach=folder / "shop.db",
+    )
+    assert mismatched == [(0,)]
+
+
+def test_jane_has_invoices_and_withheld_fields_hold_synthetic_values(
+    demo: tuple[Path, dict[str, int]],
+) -> None:
+    folder, _ = demo
+    invoices = rows(
+        folder / "shop.db",
+        "SELECT billing_email, billing_name FROM invoices WHERE billing_email IN (?, ?)",
+        (JANE, world.JANE_OLD_EMAIL),
+    )
+    assert sorted(invoices) == [(world.JANE_OLD_EMAIL, "Jane Doe")] + [(JANE, "Jane Doe")] * 3
+    [(last4, password_hash)] = rows(
+        folder / "shop.db",
+        "SELECT card_last4, password_hash FROM customers WHERE email = ?",
+        (JANE,),
+    )
+    assert len(last4) == 4 and last4.isdigit()
+    assert password_hash.startswith("$argon2id$")
+    assert rows(folder / "newsletter.db", "SELECT count(*) FROM suppression") == [(0,)]
 
 
 @pytest.mark.parametrize(
@@ -160,7 +216,8 @@ def test_emails_are_unique_lower_case_and_only_jane_uses_example_com(
     emails = [e for (e,) in rows(folder / name, sql)]
     assert len(emails) == len(set(emails)) > 50
     assert all(e == e.strip().lower() and "@" in e for e in emails)
-    assert [e for e in emails if e.endswith("@example.com")] == [JANE]
+    janes = [JANE, world.JANE_OLD_EMAIL] if name == "shop.db" else [JANE]
+    assert sorted(e for e in emails if e.endswith("@example.com")) == sorted(janes)
 
 
 def test_events_rows_are_well_formed(demo: tuple[Path, dict[str, int]]) -> None:
@@ -271,7 +328,7 @@ def test_search_for_a_stranger_finds_nothing(helpdesk: tuple[FlaskClient, Path])
     client, _ = helpdesk
     answer = post(client, "/api/v1/search", {"email": "nobody@example.com"})
     assert answer.status_code == 200
-    assert answer.get_json() == {"customer": None, "tickets": []}
+    assert answer.get_json() == {"customer": None, "tickets": [], "page": 1, "next_page": None}
 
 
 def test_erase_removes_jane_once_and_leaves_others(helpdesk: tuple[FlaskClient, Path]) -> None:
@@ -287,11 +344,53 @@ def test_erase_removes_jane_once_and_leaves_others(helpdesk: tuple[FlaskClient, 
     assert post(client, "/api/v1/search", {"email": JANE}).get_json() == {
         "customer": None,
         "tickets": [],
+        "page": 1,
+        "next_page": None,
     }
     assert rows(db, "SELECT count(*) FROM tickets WHERE customer_id = ?", (jane_id,)) == [(0,)]
     other = post(client, "/api/v1/search", {"email": other_email}).get_json()
     assert other["customer"]["id"] == other_id
     assert len(other["tickets"]) == other_tickets
+
+
+def test_search_pages_through_the_tickets(helpdesk: tuple[FlaskClient, Path]) -> None:
+    client, _ = helpdesk
+    first = post(client, "/api/v1/search", {"email": JANE, "per_page": 1}).get_json()
+    second = post(client, "/api/v1/search", {"email": JANE, "per_page": 1, "page": 2}).get_json()
+    assert (first["next_page"], second["next_page"]) == (2, None)
+    assert first["customer"] == second["customer"]
+    assert [t["subject"] for t in first["tickets"] + second["tickets"]] == [
+        "Return request",
+        "Change of delivery address",
+    ]
+    bad = post(client, "/api/v1/search", {"email": JANE, "per_page": 1000})
+    assert bad.status_code == 400
+    assert "per_page" in bad.get_json()["error"]
+
+
+def test_an_asynchronous_erasure_is_pending_then_done(tmp_path: Path) -> None:
+    world.build(tmp_path, people=100, seed=3)
+    app = create_helpdesk_app(str(tmp_path / "helpdesk.db"), TOKEN, erase_delay=0.3)
+    with app.test_client() as client:
+        accepted = post(client, "/api/v1/erasures", {"email": JANE})
+        assert accepted.status_code == 202
+        status_url = accepted.get_json()["status_url"]
+        assert accepted.headers["Location"] == status_url
+        assert JANE not in status_url
+        assert client.get(status_url, headers=AUTH).get_json()["state"] == "pending"
+        assert rows(
+            tmp_path / "helpdesk.db", "SELECT count(*) FROM customers WHERE email = ?", (JANE,)
+        ) == [(1,)]
+        deadline = time.monotonic() + 10
+        while (job := client.get(status_url, headers=AUTH).get_json())["state"] == "pending":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert (job["state"], job["erased"]) == ("done", 3)
+        assert rows(
+            tmp_path / "helpdesk.db", "SELECT count(*) FROM customers WHERE email = ?", (JANE,)
+        ) == [(0,)]
+        assert client.get("/api/v1/erasures/unknown", headers=AUTH).status_code == 404
+        assert client.get(status_url).status_code == 401
 
 
 def test_opt_out_clears_marketing_ok(helpdesk: tuple[FlaskClient, Path]) -> None:
@@ -421,11 +520,13 @@ def test_the_server_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
 # --- the registry ---------------------------------------------------------------------------
 
 
-def test_systems_toml_names_the_five_demo_systems() -> None:
+def test_systems_toml_names_the_six_demo_systems() -> None:
     data = tomllib.loads((ROOT / "dsar" / "demo" / "systems.toml").read_text(encoding="utf-8"))
     systems = {s["key"]: s for s in data["system"]}
-    assert list(systems) == ["crm", "shop", "newsletter", "helpdesk", "events"]
-    assert {s["kind"] for s in systems.values()} == {"sql", "http", "csv"}
+    assert list(systems) == ["crm", "shop", "newsletter", "helpdesk", "events", "archive"]
+    assert {s["kind"] for s in systems.values()} == {"sql", "http", "csv", "manual"}
+    assert systems["archive"]["config"]["deadline_days"] == 5
+    assert systems["shop"]["disclosure"]["withheld"] == ["card_last4", "password_hash"]
     assert all(s["name"] and s["owner"] and "@" in s["contact"] for s in systems.values())
     assert systems["shop"]["config"]["tables"][1]["via"] == {
         "table": "customers",
@@ -437,10 +538,22 @@ def test_systems_toml_names_the_five_demo_systems() -> None:
     assert {p.split("}")[0] for p in placeholders} == {"DSAR_DEMO_DIR", "DSAR_HELPDESK_URL"}
 
 
-def test_systems_toml_passes_the_connector_checks() -> None:
-    from dsar.connectors import validate_config
-    from dsar.models import SystemKind
+def test_systems_toml_passes_the_registry_checks_with_a_full_disclosure() -> None:
+    from dsar.services import systems
 
     data = tomllib.loads((ROOT / "dsar" / "demo" / "systems.toml").read_text(encoding="utf-8"))
     for system in data["system"]:
-        validate_config(SystemKind(system["kind"]), system["config"])
+        clean = systems._clean(systems._entry_values(system, system["kind"]))
+        assert set(clean["disclosure"]) == systems.DISCLOSURE_LISTS | systems.DISCLOSURE_TEXTS
+        assert clean["disclosure"]["purposes"] and clean["disclosure"]["retention"]
+
+
+def test_the_crm_provides_the_customer_id_the_shop_needs() -> None:
+    from dsar.connectors import dependencies
+    from dsar.models import SystemKind
+
+    data = tomllib.loads((ROOT / "dsar" / "demo" / "systems.toml").read_text(encoding="utf-8"))
+    found = {s["key"]: dependencies(SystemKind(s["kind"]), s["config"]) for s in data["system"]}
+    assert found["crm"] == (frozenset(), frozenset({"customer_id"}))
+    assert found["shop"] == (frozenset({"customer_id"}), frozenset())
+    assert found["archive"] == (frozenset(), frozenset())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from dsar.connectors.base import Connector, Identity, Outcome
@@ -12,9 +12,16 @@ from dsar.connectors.sql import SqlConnector
 from dsar.exceptions import ConnectorError
 from dsar.models import SystemKind
 
-__all__ = ["Connector", "Identity", "Outcome", "connector_for", "validate_config"]
+__all__ = [
+    "Connector",
+    "Identity",
+    "Outcome",
+    "connector_for",
+    "dependencies",
+    "validate_config",
+]
 
-_KINDS: dict[SystemKind, Callable[..., Connector]] = {
+_KINDS: dict[SystemKind, type[SqlConnector] | type[HttpConnector] | type[CsvConnector]] = {
     SystemKind.SQL: SqlConnector,
     SystemKind.HTTP: HttpConnector,
     SystemKind.CSV: CsvConnector,
@@ -22,14 +29,27 @@ _KINDS: dict[SystemKind, Callable[..., Connector]] = {
 
 
 def connector_for(
-    kind: SystemKind, config: Mapping[str, Any], *, settings: Mapping[str, str], timeout: float
+    kind: SystemKind,
+    config: Mapping[str, Any],
+    *,
+    settings: Mapping[str, str],
+    timeout: float,
+    secrets: Mapping[str, str] | None = None,
+    pseudonym_key: bytes = b"",
 ) -> Connector:
-    """Build the connector for a registered system; `settings` fills `${DSAR_...}` in config."""
+    """Build the connector for a registered system.
+
+    `settings` fills `${DSAR_...}` in config; `secrets` is where `token_env` names are looked
+    up (the environment when None); `pseudonym_key` keys the hash of pseudonymised columns
+    (an erasure that pseudonymises refuses to run without one).
+    """
     try:
         factory = _KINDS[kind]
     except KeyError:
         raise ConnectorError(f"no automated connector for {kind.value} systems") from None
-    return factory(config, settings=settings, timeout=timeout)
+    return factory(
+        config, settings=settings, timeout=timeout, secrets=secrets, pseudonym_key=pseudonym_key
+    )
 
 
 def validate_config(kind: SystemKind, config: Mapping[str, Any]) -> None:
@@ -37,4 +57,18 @@ def validate_config(kind: SystemKind, config: Mapping[str, Any]) -> None:
     factory = _KINDS.get(kind)
     if factory is None:
         raise ConnectorError(f"kind {kind.value!r} is not supported yet")
-    factory.validate(config)  # type: ignore[attr-defined]
+    factory.validate(config)
+
+
+def dependencies(
+    kind: SystemKind, config: Mapping[str, Any]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """(identifiers the system needs, identifiers it provides) for ordering the fan-out.
+
+    A system that needs `customer_id` runs after the systems that provide it, and gets their
+    values in `Identity.extra`. Manual systems need and provide nothing.
+    """
+    factory = _KINDS.get(kind)
+    if factory is None or not isinstance(config, Mapping):
+        return frozenset(), frozenset()
+    return factory.needs(config), factory.provides(config)

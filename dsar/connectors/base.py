@@ -1,17 +1,53 @@
-"""The contract every connector keeps: locate, erase and opt out, each idempotent."""
+"""The contract every connector keeps: locate, erase and opt out, each idempotent.
+
+An `Identity` says who to look for, normalised once so that every system compares alike:
+the email trimmed and lower-cased, the phone in E.164. Systems store those normalised values
+(the SQL connector compares columns as they are, so that their indexes are used); a phone
+column may also hold the usual national or international renderings, which
+`Identity.phone_variants()` lists. `extra` carries identifiers other systems found
+(`{"customer_id": ("1042",)}`), so that a person found by email in one system is found by id
+in another.
+"""
 
 from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import phonenumbers
 
 from dsar.exceptions import ConnectorError
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 IDENTITY_FIELDS = frozenset({"email", "phone", "name"})
+_FORMATS = (
+    phonenumbers.PhoneNumberFormat.E164,
+    phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+    phonenumbers.PhoneNumberFormat.NATIONAL,
+)
+
+
+def parse_phone(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """The number `raw` denotes (read as a number of `region` without a +), or None."""
+    text = raw.strip()
+    if not text or len(text) > 40:
+        return None
+    try:
+        number = phonenumbers.parse(text, region.upper() or None)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_possible_number(number) else None
+
+
+def normalise_phone(raw: str, region: str = "US") -> str:
+    """`raw` in E.164 (+442079460958), or "" when it is not a phone number."""
+    number = parse_phone(raw, region)
+    if number is None:
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 @dataclass(frozen=True)
@@ -21,30 +57,93 @@ class Identity:
     email: str
     phone: str = ""
     name: str = ""
+    extra: Mapping[str, tuple[str, ...]] | None = field(default=None, kw_only=True, hash=False)
+    region: str = field(default="US", kw_only=True)
+    # The phone as given (trimmed), kept for phone_variants(); never shown or stored.
+    given_phone: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "email", self.email.strip().lower())
-        object.__setattr__(self, "phone", self.phone.strip())
-        object.__setattr__(self, "name", self.name.strip())
+        raw_phone = (self.phone or "").strip()
+        object.__setattr__(self, "email", (self.email or "").strip().lower())
+        object.__setattr__(self, "name", " ".join((self.name or "").split()))
+        object.__setattr__(self, "phone", normalise_phone(raw_phone, self.region))
+        object.__setattr__(self, "given_phone", raw_phone if self.phone else "")
+        extra = {
+            str(k): tuple(dict.fromkeys(str(v).strip() for v in vs if str(v).strip()))
+            for k, vs in (self.extra or {}).items()
+        }
+        object.__setattr__(self, "extra", {k: v for k, v in extra.items() if v})
+
+    def phone_variants(self) -> tuple[str, ...]:
+        """The phone in E.164 and its usual renderings, for `IN (...)` on a phone column."""
+        if not self.phone:
+            return ()
+        number = phonenumbers.parse(self.phone)
+        found = [phonenumbers.format_number(number, f) for f in _FORMATS]
+        digits = "".join(ch for ch in self.phone if ch.isdigit())
+        national = "".join(ch for ch in found[2] if ch.isdigit())
+        found += [digits, "00" + digits, national, self.given_phone]
+        return tuple(dict.fromkeys(v for v in found if v))
+
+    def values(self, field_name: str) -> tuple[str, ...]:
+        """The values to match for a field: an identity field, or an identifier in `extra`."""
+        if field_name == "phone":
+            return self.phone_variants()
+        if field_name in ("email", "name"):
+            value = getattr(self, field_name)
+            return (value,) if value else ()
+        return (self.extra or {}).get(field_name, ())
 
     def value(self, field_name: str) -> str:
-        return getattr(self, field_name)
+        """The first value to match for a field, or ""."""
+        found = self.values(field_name)
+        return found[0] if found else ""
+
+    def as_body(self, identifiers: Iterable[str] = ()) -> dict[str, Any]:
+        """The identity as a JSON object for an HTTP service: set fields and the identifiers."""
+        body: dict[str, Any] = {k: getattr(self, k) for k in ("email", "phone", "name")}
+        body = {k: v for k, v in body.items() if v}
+        for name in identifiers:
+            if self.values(name):
+                body[name] = list(self.values(name))
+        return body
 
 
 @dataclass
 class Outcome:
-    """What one call did: records per table or endpoint, counts, and receipts in words."""
+    """What one call did: records per place, counts, identifiers for other systems, what was
+    kept under a legal exception and why, and receipts in words (counts and names only)."""
 
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     found: int = 0
     erased: int = 0
     retained: int = 0
     receipts: list[str] = field(default_factory=list)
+    identifiers: dict[str, list[str]] = field(default_factory=dict)
+    kept: list[dict[str, Any]] = field(default_factory=list)
 
     def add_records(self, place: str, rows: list[dict[str, Any]]) -> None:
         if rows:
             self.records.setdefault(place, []).extend(rows)
             self.found += len(rows)
+
+    def add_identifiers(self, name: str, values: Iterable[Any]) -> None:
+        """Remember identifier values (as text) that other systems may match on."""
+        known = self.identifiers.setdefault(name, [])
+        for value in values:
+            text = "" if value is None or isinstance(value, bool) else str(value).strip()
+            if text and text not in known:
+                known.append(text)
+        if not known:
+            del self.identifiers[name]
+
+    def keep(self, place: str, count: int, reason: str, citation: str) -> None:
+        """Count `count` records of `place` as retained under an exception."""
+        if count:
+            self.kept.append(
+                {"place": place, "count": count, "reason": reason, "citation": citation}
+            )
+            self.retained += count
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +152,8 @@ class Outcome:
             "erased": self.erased,
             "retained": self.retained,
             "receipts": self.receipts,
+            "identifiers": self.identifiers,
+            "kept": self.kept,
         }
 
 
@@ -87,14 +188,54 @@ def check_identifier(name: Any, where: str) -> str:
     return name
 
 
+def check_keys(config: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
+    """Refuse settings the connector does not know (a typo would silently do nothing)."""
+    allowed = set(allowed)
+    for key in config:
+        if key not in allowed:
+            raise ConnectorError(
+                f"{where}: unknown setting {key!r}; known settings: {', '.join(sorted(allowed))}"
+            )
+
+
+def check_field(ident: Any, where: str) -> str:
+    """An identity field (email, phone, name) or the name of an identifier (customer_id)."""
+    if not isinstance(ident, str) or not IDENTIFIER.match(ident):
+        raise ConnectorError(
+            f"{where}: identity field {ident!r} must be one of {sorted(IDENTITY_FIELDS)}"
+            " or the name of an identifier another system exports (like customer_id)"
+        )
+    return ident
+
+
 def check_match(match: Any, where: str) -> dict[str, str]:
-    """`match` maps a column to an identity field: {"email_address": "email"}."""
+    """`match` maps a column to an identity field or identifier: {"email_address": "email"}."""
     if not isinstance(match, dict) or not match:
         raise ConnectorError(f"{where}: 'match' must map columns to identity fields")
     for column, ident in match.items():
         check_identifier(column, where)
-        if ident not in IDENTITY_FIELDS:
-            raise ConnectorError(
-                f"{where}: identity field {ident!r} must be one of {sorted(IDENTITY_FIELDS)}"
-            )
+        check_field(ident, where)
     return match
+
+
+def check_exports(exports: Any, where: str, *, paths: bool = False) -> dict[str, str]:
+    """`exports` maps an identifier name to the column (or JSON path) holding its values."""
+    if not isinstance(exports, dict) or not exports:
+        raise ConnectorError(f"{where}: 'exports' must map identifier names to columns")
+    for name, source in exports.items():
+        if not isinstance(name, str) or not IDENTIFIER.match(name) or name in IDENTITY_FIELDS:
+            raise ConnectorError(
+                f"{where}: exported identifier {name!r} must be a plain name other than"
+                " email, phone or name"
+            )
+        if paths:
+            if not isinstance(source, str) or not source.strip():
+                raise ConnectorError(f"{where}: 'exports.{name}' must be a path like customer.id")
+        else:
+            check_identifier(source, where)
+    return exports
+
+
+def needed(match: Mapping[str, str]) -> frozenset[str]:
+    """The identifiers (not email, phone or name) a `match` map compares."""
+    return frozenset(v for v in match.values() if v not in IDENTITY_FIELDS)

@@ -3,8 +3,13 @@
 Config:
 
     path = "${DSAR_DEMO_DIR}/events.csv"
-    match = { email = "email" }            # column = identity field
-    opt_out = { marketing_consent = "no" } # optional: columns set on the person's rows
+    match = { email = "email", phone = "phone" }  # column = identity field or identifier
+    opt_out = { marketing_consent = "no" }        # optional: columns set on the person's rows
+    exports = { member_id = "member_number" }     # optional: identifiers for other systems
+
+Cells are normalised before comparing: emails trimmed and lower-cased, phones read as numbers
+(in the identity's region) and compared in E.164, other values trimmed. Erasure rewrites the
+file atomically (a temporary file moved into place) under a lock that every worker takes.
 """
 
 from __future__ import annotations
@@ -18,26 +23,56 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dsar.connectors.base import Identity, Outcome, check_match, expand, require
+from dsar.connectors.base import (
+    Identity,
+    Outcome,
+    check_exports,
+    check_keys,
+    check_match,
+    expand,
+    needed,
+    normalise_phone,
+    require,
+)
 from dsar.exceptions import ConnectorError
 
 
 class CsvConnector:
     def __init__(
-        self, config: Mapping[str, Any], *, settings: Mapping[str, str], timeout: float
+        self,
+        config: Mapping[str, Any],
+        *,
+        settings: Mapping[str, str],
+        timeout: float,
+        pseudonym_key: bytes = b"",
+        secrets: Mapping[str, str] | None = None,
     ) -> None:
         self.validate(config)
         self.path = Path(expand(config["path"], settings))
         self.match: dict[str, str] = config["match"]
         self.opt_out_set: dict[str, str] = config.get("opt_out", {})
+        self.exports: dict[str, str] = config.get("exports", {})
 
     @staticmethod
     def validate(config: Mapping[str, Any]) -> None:
+        check_keys(config, ("path", "match", "opt_out", "exports"), "csv system")
         require(config, "path", str, "csv system")
         check_match(config.get("match"), "csv system")
         opt_out = config.get("opt_out", {})
         if not isinstance(opt_out, dict) or not all(isinstance(v, str) for v in opt_out.values()):
             raise ConnectorError("csv system: 'opt_out' must map columns to text values")
+        if "exports" in config:
+            check_exports(config["exports"], "csv system")
+
+    @staticmethod
+    def needs(config: Mapping[str, Any]) -> frozenset[str]:
+        """Identifiers from other systems that this spreadsheet matches on."""
+        return needed(config.get("match", {}))
+
+    @staticmethod
+    def provides(config: Mapping[str, Any]) -> frozenset[str]:
+        """Identifiers this spreadsheet exports for others."""
+        return frozenset(config.get("exports", {}))
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -63,9 +98,16 @@ class CsvConnector:
 
     def _is_person(self, row: dict[str, str], identity: Identity) -> bool:
         for col, field in self.match.items():
-            wanted = identity.value(field)
+            wanted = identity.values(field)
             cell = (row.get(col) or "").strip()
-            if wanted and (cell.lower() if field == "email" else cell) == wanted:
+            if not wanted or not cell:
+                continue
+            if field == "email":
+                cell = cell.lower()
+            elif field == "phone":
+                cell = normalise_phone(cell, identity.region) or cell
+                wanted = (identity.phone,)
+            if cell in wanted:
                 return True
         return False
 
@@ -88,18 +130,27 @@ class CsvConnector:
         with self._locked():
             _, rows = self._read()
         outcome = Outcome()
-        outcome.add_records(self.path.name, [r for r in rows if self._is_person(r, identity)])
+        mine = [r for r in rows if self._is_person(r, identity)]
+        outcome.add_records(self.path.name, mine)
+        for name, col in self.exports.items():
+            outcome.add_identifiers(name, (r.get(col) for r in mine))
         return outcome
 
     def erase(self, identity: Identity) -> Outcome:
+        outcome = Outcome()
         with self._locked():
             fields, rows = self._read()
             kept = [r for r in rows if not self._is_person(r, identity)]
-            erased = len(rows) - len(kept)
-            if erased:
+            mine = [r for r in rows if self._is_person(r, identity)]
+            if mine:
                 self._write(fields, kept)
+        for name, col in self.exports.items():
+            outcome.add_identifiers(name, (r.get(col) for r in mine))
+        erased = len(mine)
         receipt = f"{self.path.name}: {erased} row(s) removed" if erased else "no rows held"
-        return Outcome(found=erased, erased=erased, receipts=[receipt])
+        outcome.found = outcome.erased = erased
+        outcome.receipts.append(receipt)
+        return outcome
 
     def opt_out(self, identity: Identity) -> Outcome:
         if not self.opt_out_set:

@@ -1,123 +1,235 @@
-"""Reach a service over HTTP with JSON: one POST per action, the identity in the body.
+"""Reach a service over HTTP with JSON: the identity in the body, never in the URL.
 
 Config:
 
     base_url = "${DSAR_HELPDESK_URL}"
-    token_env = "DSAR_HELPDESK_TOKEN"     # name of the environment variable holding the token
+    token_env = "DSAR_HELPDESK_TOKEN"   # environment variable holding the token
+    auth_header = "Authorization"       # optional (default Authorization)
+    auth_scheme = "Bearer"              # optional; "" sends the token alone
+    rate_per_second = 5                 # optional: at most this many calls a second
+    attempts = 3                        # optional: tries on 429 and 5xx (Retry-After honoured)
+    async_limit = 300                   # seconds an asynchronous deletion may take
+    identifiers = ["customer_id"]       # optional: other systems' identifiers sent too
+    exports = { helpdesk_id = "customer.id" }   # optional: identifiers in the locate answer
     [locate]
+    method = "POST"                     # POST (default), PUT or DELETE; the body is JSON
     path = "/api/v1/search"
-    records = ["customer", "tickets"]     # keys of the answer that hold records
+    records = ["customer", "tickets"]   # paths (a.b.c) in the answer that hold records
+    params = { per_page = 50 }          # optional: fixed fields added to the body
+    page = { param = "page", next = "next_page" }   # page numbers, or
+    # cursor = { param = "cursor", next = "next_cursor" }
     [erase]
-    path = "/api/v1/erase"
-    count = "erased"                      # key of the answer that holds the count
+    path = "/api/v1/erasures"
+    count = "erased"                    # path of the count in the (final) answer
+    [erase.status]                      # when the service answers 202 Accepted
+    url = "status_url"                  # a field holding the status URL, or
+    # path = "/api/v1/erasures/{id}" and id = "id"
+    state = "state"                     # default "status"
+    done = ["done"]                     # states that mean finished (and "failed" ones)
     [opt_out]
     path = "/api/v1/opt-out"
     count = "updated"
 
-The identity never goes into the URL. The token is read from the environment at call time and
-never stored in dsar's database.
+Pagination: `page` sends 1, 2, 3... in the body field `param` until the answer's `next` is
+null; `cursor` sends the answer's `next` back until it is null or empty. Records repeated on
+every page (the customer) are kept once. Each request waits at most the connector timeout;
+429 and 5xx are tried `attempts` times, waiting Retry-After (at most 30 s) or a short backoff.
+The token is read from the environment at call time and never stored in dsar's database.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
-from dsar.connectors.base import Identity, Outcome, expand, require
+from dsar.connectors import httpspec
+from dsar.connectors.base import Identity, Outcome, expand
+from dsar.connectors.transport import Answer, Transport, limiter_for
 from dsar.exceptions import ConnectorError
 
-ACTIONS = ("locate", "erase", "opt_out")
+MAX_PAGES = 1000
+TEST_IDENTITY = Identity(email="connection-test@invalid")
+
+
+def dig(node: Any, path: str) -> list[Any]:
+    """The values at a dotted path, looking through lists: dig(a, "tickets.id")."""
+    found = [node]
+    for part in path.split(".") if path else []:
+        step: list[Any] = []
+        for item in found:
+            for each in item if isinstance(item, list) else [item]:
+                if isinstance(each, dict) and part in each:
+                    step.append(each[part])
+        found = step
+    flat: list[Any] = []
+    for item in found:
+        flat.extend(item if isinstance(item, list) else [item])
+    return [v for v in flat if v is not None]
 
 
 class HttpConnector:
     def __init__(
-        self, config: Mapping[str, Any], *, settings: Mapping[str, str], timeout: float
+        self,
+        config: Mapping[str, Any],
+        *,
+        settings: Mapping[str, str],
+        timeout: float,
+        pseudonym_key: bytes = b"",
+        secrets: Mapping[str, str] | None = None,
     ) -> None:
         self.validate(config)
         self.base_url = expand(config["base_url"], settings).rstrip("/")
         self.token_env = config.get("token_env", "")
         self.config = config
         self.timeout = timeout
+        self.secrets = secrets
+        rate = config.get("rate_per_second")
+        self.limiter = limiter_for(self.base_url, float(rate)) if rate else None
+
+    validate = staticmethod(httpspec.check)
 
     @staticmethod
-    def validate(config: Mapping[str, Any]) -> None:
-        require(config, "base_url", str, "http system")
-        for action in ACTIONS:
-            spec = config.get(action)
-            if spec is not None:
-                path = require(spec, "path", str, f"http system [{action}]")
-                if not path.startswith("/"):
-                    raise ConnectorError(f"http system [{action}]: 'path' must start with /")
-        if "locate" not in config:
-            raise ConnectorError("http system: a [locate] endpoint is required")
+    def needs(config: Mapping[str, Any]) -> frozenset[str]:
+        """Identifiers from other systems this service is sent."""
+        return frozenset(config.get("identifiers", []))
 
-    def _post(self, path: str, body: dict[str, Any]) -> Any:
-        url = self.base_url + path
-        if urlsplit(url).scheme not in {"http", "https"}:
-            raise ConnectorError("http system: base_url must be http or https")
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.token_env:
-            token = os.environ.get(self.token_env, "")
-            if not token:
-                raise ConnectorError(
-                    f"the secret {self.token_env} is not set in this process's environment"
-                )
-            headers["Authorization"] = f"Bearer {token}"
-        req = urllib.request.Request(  # noqa: S310 - scheme checked above
-            url, data=json.dumps(body).encode(), headers=headers, method="POST"
+    @staticmethod
+    def provides(config: Mapping[str, Any]) -> frozenset[str]:
+        """Identifiers this service's locate answer exports."""
+        return frozenset(config.get("exports", {}))
+
+    # -- transport -----------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        if not self.token_env:
+            return {}
+        token = (os.environ if self.secrets is None else self.secrets).get(self.token_env, "")
+        if not token:
+            raise ConnectorError(
+                f"the secret {self.token_env} is not set in this process's environment"
+            )
+        scheme = self.config.get("auth_scheme", "Bearer")
+        value = f"{scheme} {token}" if scheme else token
+        return {self.config.get("auth_header", "Authorization"): value}
+
+    def _transport(self) -> Transport:
+        return Transport(
+            timeout=self.timeout,
+            attempts=int(self.config.get("attempts", 3)),
+            limiter=self.limiter,
+            headers=self._headers(),
         )
-        where = urlsplit(url).netloc + path
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
-                return json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            raise ConnectorError(f"{where} answered HTTP {exc.code}") from None
-        except urllib.error.URLError as exc:
-            raise ConnectorError(f"cannot reach {where}: {exc.reason}") from None
-        except TimeoutError:
-            raise ConnectorError(f"{where} did not answer within {self.timeout:g} s") from None
-        except json.JSONDecodeError:
-            raise ConnectorError(f"{where} answered with something other than JSON") from None
 
-    @staticmethod
-    def _identity(identity: Identity) -> dict[str, str]:
-        return {k: v for k, v in vars(identity).items() if v}
+    def _body(self, spec: Mapping[str, Any], identity: Identity) -> dict[str, Any]:
+        body = dict(spec.get("params", {}))
+        body.update(identity.as_body(self.config.get("identifiers", [])))
+        return body
+
+    # -- locate --------------------------------------------------------------------------
+
+    def _pages(self, transport: Transport, identity: Identity) -> Iterator[Any]:
+        spec = self.config["locate"]
+        paging = spec.get("page") or spec.get("cursor")
+        body = self._body(spec, identity)
+        marker: Any = 1 if "page" in spec else None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            if paging and marker is not None:
+                body[paging["param"]] = marker
+            answer = transport.send(spec.get("method", "POST"), self.base_url + spec["path"], body)
+            yield answer.body
+            marker = dig(answer.body, paging["next"])[:1] if paging else []
+            marker = marker[0] if marker and marker[0] != "" else None
+            if marker is None or json.dumps(marker) in seen:
+                return
+            seen.add(json.dumps(marker))
+        raise ConnectorError(f"{spec['path']}: more than {MAX_PAGES} pages; giving up")
 
     def locate(self, identity: Identity) -> Outcome:
+        """Find the person's records on every page of the answer."""
         spec = self.config["locate"]
-        answer = self._post(spec["path"], self._identity(identity))
-        outcome = Outcome()
-        for key in spec.get("records", []):
-            value = answer.get(key) if isinstance(answer, dict) else None
-            if isinstance(value, dict):
-                value = [value]
-            if isinstance(value, list):
-                outcome.add_records(key, [v for v in value if isinstance(v, dict)])
+        outcome, seen = Outcome(), set()
+        for page in self._pages(self._transport(), identity):
+            for place in spec.get("records", []):
+                fresh = []
+                for record in dig(page, place):
+                    text = json.dumps(record, sort_keys=True, default=str)
+                    if isinstance(record, dict) and (place, text) not in seen:
+                        seen.add((place, text))
+                        fresh.append(record)
+                outcome.add_records(place, fresh)
+            for name, path in self.config.get("exports", {}).items():
+                outcome.add_identifiers(name, dig(page, path))
         return outcome
 
-    def _count_call(self, action: str, identity: Identity, verb: str) -> Outcome:
+    # -- erase and opt out ---------------------------------------------------------------
+
+    def _count(self, spec: Mapping[str, Any], body: Any) -> int:
+        found = dig(body, spec.get("count", "count"))
+        value = found[0] if found else 0
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    def _act(self, action: str, identity: Identity, verb: str) -> Outcome:
         spec = self.config.get(action)
         if spec is None:
             return Outcome(receipts=[f"this system offers no {verb} endpoint; nothing to do"])
-        answer = self._post(spec["path"], self._identity(identity))
-        count = answer.get(spec.get("count", "count"), 0) if isinstance(answer, dict) else 0
-        count = count if isinstance(count, int) else 0
-        outcome = Outcome(receipts=[f"{spec['path']}: {verb} confirmed for {count} record(s)"])
+        transport = self._transport()
+        answer = transport.send(
+            spec.get("method", "POST"), self.base_url + spec["path"], self._body(spec, identity)
+        )
+        if answer.status == 202:
+            if "status" not in spec:
+                raise ConnectorError(f"{spec['path']} accepted the {verb} but no [status] is set")
+            answer = self._await(transport, spec, answer, verb)
+        count = self._count(spec, answer.body)
+        outcome = Outcome(
+            found=count, receipts=[f"{spec['path']}: {verb} confirmed for {count} record(s)"]
+        )
         if action == "erase":
             outcome.erased = count
-        outcome.found = count
         return outcome
 
+    def _status_url(self, status: Mapping[str, Any], accepted: Answer) -> str:
+        if "url" in status:
+            found = dig(accepted.body, status["url"]) or [accepted.headers.get("Location")]
+            url = urljoin(self.base_url + "/", str(found[0] or ""))
+        else:
+            ids = dig(accepted.body, status.get("id", "id"))
+            if not ids:
+                raise ConnectorError("the 202 answer names no job to follow")
+            url = self.base_url + status["path"].replace("{id}", str(ids[0]))
+        if urlsplit(url).netloc != urlsplit(self.base_url).netloc:
+            raise ConnectorError("the status URL points to another host; refusing to follow")
+        return url
+
+    def _await(self, transport: Transport, spec: Mapping[str, Any], accepted: Answer, verb: str):
+        """Poll the status of an accepted (202) request until it is done or time runs out."""
+        status = spec["status"]
+        url = self._status_url(status, accepted)
+        limit = float(self.config.get("async_limit", 300))
+        interval = float(status.get("interval", 1.0))
+        done, failed = status.get("done", ["done"]), status.get("failed", ["failed"])
+        deadline = time.monotonic() + limit
+        while True:
+            answer = transport.send("GET", url)
+            state = (dig(answer.body, status.get("state", "status")) or [""])[0]
+            if state in done:
+                return answer
+            if state in failed:
+                raise ConnectorError(f"the vendor reports the {verb} as {state!r}")
+            if time.monotonic() + interval > deadline:
+                raise ConnectorError(f"vendor {verb} not confirmed within {limit:g} s")
+            time.sleep(interval)
+
     def erase(self, identity: Identity) -> Outcome:
-        return self._count_call("erase", identity, "erasure")
+        return self._act("erase", identity, "deletion")
 
     def opt_out(self, identity: Identity) -> Outcome:
-        return self._count_call("opt_out", identity, "opt-out")
+        return self._act("opt_out", identity, "opt-out")
 
     def test(self) -> Outcome:
-        return self.locate(Identity(email="connection-test@invalid"))
+        return self.locate(TEST_IDENTITY)

@@ -4,6 +4,11 @@
 
 Every route but /health needs `Authorization: Bearer <token>`. The person's email always
 travels in the POST body, never in the URL, and request bodies are never logged.
+
+Like many real vendors' APIs, the search is paginated (`page`, `per_page` in the body;
+`next_page` in the answer) and deletion is asynchronous: POST /api/v1/erasures answers
+202 with a `status_url`, and GET on it says `pending` until the deletion is `done` (after
+`--erase-delay` seconds). POST /api/v1/erase deletes at once, for simple clients.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import signal
 import sqlite3
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +35,8 @@ from werkzeug.serving import make_server
 
 TOKEN_ENV = "DSAR_HELPDESK_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 MAX_BODY = 64 * 1024
+PER_PAGE = 50
+MAX_PER_PAGE = 100
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +54,23 @@ def _error(status: int, message: str) -> tuple[Response, int]:
     return jsonify({"error": message}), status
 
 
-def _email() -> str:
-    """The lower-cased, stripped email from a JSON object body, or Refused(400)."""
+def _body() -> dict[str, Any]:
     body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict):
         raise Refused(400, "the body must be a JSON object with an 'email' string")
+    return body
+
+
+def _whole(body: dict[str, Any], name: str, default: int, high: int) -> int:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise Refused(400, f"'{name}' must be a whole number from 1 to {high}")
+    return value
+
+
+def _email() -> str:
+    """The lower-cased, stripped email from a JSON object body, or Refused(400)."""
+    body = _body()
     email = body.get("email")
     if not isinstance(email, str):
         raise Refused(400, "'email' must be a string")
@@ -106,7 +126,11 @@ def health() -> ResponseReturnValue:
 
 
 def search() -> ResponseReturnValue:
+    """The customer and one page of their tickets, oldest first; `next_page` or null."""
     email = _email()
+    body = _body()
+    page = _whole(body, "page", 1, 1_000_000)
+    per_page = _whole(body, "per_page", PER_PAGE, MAX_PER_PAGE)
     with _connect() as conn:
         row = conn.execute(
             "SELECT id, email, name, marketing_ok FROM customers WHERE email = ?", (email,)
@@ -117,22 +141,90 @@ def search() -> ResponseReturnValue:
                 dict(t)
                 for t in conn.execute(
                     "SELECT id, opened_at, subject, body, status FROM tickets"
-                    " WHERE customer_id = ? ORDER BY opened_at, id",
-                    (row["id"],),
+                    " WHERE customer_id = ? ORDER BY opened_at, id LIMIT ? OFFSET ?",
+                    (row["id"], per_page + 1, (page - 1) * per_page),
                 )
             ]
-    return jsonify({"customer": dict(row) if row is not None else None, "tickets": tickets})
+    more = len(tickets) > per_page
+    return jsonify(
+        {
+            "customer": dict(row) if row is not None else None,
+            "tickets": tickets[:per_page],
+            "page": page,
+            "next_page": page + 1 if more else None,
+        }
+    )
+
+
+def _delete(conn: sqlite3.Connection, email: str) -> int:
+    tickets = conn.execute(
+        "DELETE FROM tickets WHERE customer_id IN (SELECT id FROM customers WHERE email = ?)",
+        (email,),
+    ).rowcount
+    return tickets + conn.execute("DELETE FROM customers WHERE email = ?", (email,)).rowcount
 
 
 def erase() -> ResponseReturnValue:
     email = _email()
     with _connect() as conn:
-        tickets = conn.execute(
-            "DELETE FROM tickets WHERE customer_id IN (SELECT id FROM customers WHERE email = ?)",
-            (email,),
-        ).rowcount
-        customers = conn.execute("DELETE FROM customers WHERE email = ?", (email,)).rowcount
-    return jsonify({"erased": tickets + customers})
+        erased = _delete(conn, email)
+    return jsonify({"erased": erased})
+
+
+class Erasures:
+    """Deletion jobs of this process: id -> state and count (never the email)."""
+
+    def __init__(self, db_uri: str, delay: float) -> None:
+        self.db_uri = db_uri
+        self.delay = delay
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    def start(self, email: str) -> str:
+        job_id = uuid.uuid4().hex
+        with self.lock:
+            self.jobs[job_id] = {"id": job_id, "state": "pending", "erased": None}
+        timer = threading.Timer(self.delay, self._run, args=(job_id, email))
+        timer.daemon = True
+        timer.start()
+        return job_id
+
+    def _run(self, job_id: str, email: str) -> None:
+        state, erased = "done", 0
+        try:
+            conn = sqlite3.connect(self.db_uri, uri=True, timeout=10)
+            try:
+                with conn:
+                    erased = _delete(conn, email)
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            log.error("help desk erasure %s failed: %s", job_id, type(exc).__name__)
+            state = "failed"
+        with self.lock:
+            self.jobs[job_id].update(state=state, erased=erased)
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            job = self.jobs.get(job_id)
+            return dict(job) if job else None
+
+
+def start_erasure() -> ResponseReturnValue:
+    """Accept a deletion: 202 with where to follow it."""
+    email = _email()
+    job_id = current_app.extensions["helpdesk_erasures"].start(email)
+    status_url = f"/api/v1/erasures/{job_id}"
+    answer = jsonify({"id": job_id, "state": "pending", "status_url": status_url})
+    answer.headers["Location"] = status_url
+    return answer, 202
+
+
+def erasure_status(job_id: str) -> ResponseReturnValue:
+    job = current_app.extensions["helpdesk_erasures"].get(job_id)
+    if job is None:
+        raise Refused(404, "no such erasure")
+    return jsonify(job)
 
 
 def opt_out() -> ResponseReturnValue:
@@ -144,8 +236,11 @@ def opt_out() -> ResponseReturnValue:
     return jsonify({"updated": updated})
 
 
-def create_helpdesk_app(db_path: str, token: str) -> Flask:
-    """Build the help desk app over the SQLite file at `db_path`, guarded by `token`."""
+def create_helpdesk_app(db_path: str, token: str, *, erase_delay: float = 0.5) -> Flask:
+    """Build the help desk app over the SQLite file at `db_path`, guarded by `token`.
+
+    Asynchronous erasures finish `erase_delay` seconds after they are accepted.
+    """
     if not token:
         raise ValueError("the help desk needs a non-empty token")
     app = Flask(__name__)
@@ -155,6 +250,7 @@ def create_helpdesk_app(db_path: str, token: str) -> Flask:
         # mode=rw: a missing file is an error, not a new empty database.
         HELPDESK_DB_URI=Path(db_path).resolve().as_uri() + "?mode=rw",
     )
+    app.extensions["helpdesk_erasures"] = Erasures(app.config["HELPDESK_DB_URI"], erase_delay)
     app.before_request(_authenticate)
     app.after_request(_no_store)
     app.register_error_handler(Refused, _refused)
@@ -164,6 +260,8 @@ def create_helpdesk_app(db_path: str, token: str) -> Flask:
     app.add_url_rule("/api/v1/search", view_func=search, methods=["POST"])
     app.add_url_rule("/api/v1/erase", view_func=erase, methods=["POST"])
     app.add_url_rule("/api/v1/opt-out", view_func=opt_out, methods=["POST"])
+    app.add_url_rule("/api/v1/erasures", view_func=start_erasure, methods=["POST"])
+    app.add_url_rule("/api/v1/erasures/<job_id>", view_func=erasure_status, methods=["GET"])
     return app
 
 
@@ -177,6 +275,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", required=True, help="path to helpdesk.db of the demo world")
     parser.add_argument("--port", type=int, required=True, help="TCP port (0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--erase-delay",
+        type=float,
+        default=0.5,
+        help="seconds an asynchronous erasure takes (default 0.5)",
+    )
     args = parser.parse_args(argv)
 
     token = os.environ.get(TOKEN_ENV, "")
@@ -185,7 +289,8 @@ def main(argv: list[str] | None = None) -> None:
     if not Path(args.db).is_file():
         sys.exit(f"error: {args.db} does not exist; build the demo world first")
 
-    server = make_server(args.host, args.port, create_helpdesk_app(args.db, token), threaded=True)
+    app = create_helpdesk_app(args.db, token, erase_delay=args.erase_delay)
+    server = make_server(args.host, args.port, app, threaded=True)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         # shutdown() waits for serve_forever() to return, so it must run in another thread.

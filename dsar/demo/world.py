@@ -3,20 +3,25 @@
 `build(folder)` writes crm.db, shop.db, newsletter.db, helpdesk.db and events.csv. Everything
 comes from one seed, so the same seed gives the same data. One known person, Jane Doe
 (jane.doe@example.com), is in every system; everyone else is made up by Faker and has a unique
-address at a fake domain. Each file is written under a temporary name and moved into place, so
-a reader sees either the old file or the new one, never half of one.
+address at a fake domain. CRM contacts carry the id of their shop account (`shop_customer_id`),
+so the shop finds a person by that id even under another email: Jane's CRM row points to her
+old shop account, j.doe.old@example.com. Shop invoices are kept for tax law when the rest is
+erased; the newsletter has a suppression list for opt-outs. Each file is written under a
+temporary name and moved into place, so a reader sees either the old file or the new one,
+never half of one.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import random
 import sqlite3
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -49,13 +54,15 @@ CREATE TABLE contacts (
     city TEXT,
     country TEXT,
     marketing_opt_in INTEGER NOT NULL DEFAULT 1,
-    created_at TEXT
+    created_at TEXT,
+    shop_customer_id INTEGER
 );
 CREATE INDEX ix_contacts_email ON contacts (email);
+CREATE INDEX ix_contacts_phone ON contacts (phone);
 """
 CRM_INSERT = (
     "INSERT INTO contacts (id, first_name, last_name, email, phone, company, city, country,"
-    " marketing_opt_in, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " marketing_opt_in, created_at, shop_customer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 SHOP_SCHEMA = """
@@ -69,28 +76,51 @@ CREATE TABLE customers (
     postcode TEXT,
     country TEXT,
     sells_data_to_partners INTEGER NOT NULL DEFAULT 1,
-    created_at TEXT
+    created_at TEXT,
+    card_last4 TEXT,
+    password_hash TEXT
 );
 CREATE INDEX ix_customers_email ON customers (email);
 CREATE TABLE orders (
     id INTEGER PRIMARY KEY,
-    customer_id INTEGER NOT NULL REFERENCES customers(id),
+    customer_id INTEGER REFERENCES customers(id),
     ordered_at TEXT,
     item TEXT,
     quantity INTEGER,
     total_eur TEXT,
-    status TEXT
+    status TEXT,
+    ship_to TEXT,
+    contact_email TEXT
 );
 CREATE INDEX ix_orders_customer_id ON orders (customer_id);
+CREATE TABLE invoices (
+    id INTEGER PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    order_id INTEGER,
+    customer_id INTEGER,
+    issued_at TEXT,
+    billing_name TEXT,
+    billing_email TEXT,
+    billing_address TEXT,
+    amount_eur TEXT
+);
+CREATE INDEX ix_invoices_billing_email ON invoices (billing_email);
+CREATE INDEX ix_invoices_customer_id ON invoices (customer_id);
 """
 SHOP_CUSTOMER_INSERT = (
     "INSERT INTO customers (id, email, full_name, phone, street, city, postcode, country,"
-    " sells_data_to_partners, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " sells_data_to_partners, created_at, card_last4, password_hash)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 SHOP_ORDER_INSERT = (
-    "INSERT INTO orders (id, customer_id, ordered_at, item, quantity, total_eur, status)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO orders (id, customer_id, ordered_at, item, quantity, total_eur, status, ship_to,"
+    " contact_email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+SHOP_INVOICE_INSERT = (
+    "INSERT INTO invoices (id, number, order_id, customer_id, issued_at, billing_name,"
+    " billing_email, billing_address, amount_eur) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INVOICED = ("delivered", "shipped", "returned")
 
 NEWSLETTER_SCHEMA = """
 CREATE TABLE subscribers (
@@ -103,6 +133,11 @@ CREATE TABLE subscribers (
     source TEXT
 );
 CREATE INDEX ix_subscribers_email ON subscribers (email);
+CREATE TABLE suppression (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    added_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
 """
 NEWSLETTER_INSERT = (
     "INSERT INTO subscribers (id, email, first_name, list_name, opted_in, subscribed_at, source)"
@@ -235,6 +270,9 @@ JANE = Person(
     company="Doe & Partners Ltd",
     known=True,
 )
+# Jane's first shop account, under an address she no longer uses; her CRM row links it.
+JANE_OLD_EMAIL = "j.doe.old@example.com"
+JANE_OLD_ORDER = (datetime(2019, 5, 10, 12, 30, 0), 2, 2, "delivered")
 
 
 def exists(folder: Path) -> bool:
@@ -260,16 +298,22 @@ def build(folder: Path, *, people: int = 3000, seed: int = 2026) -> dict[str, in
 
     counts: dict[str, int] = {}
     contacts = _crm_rows(rng, _members(rng, everyone, "crm"))
+    customers, orders = _shop_rows(rng, _members(rng, everyone, "shop"))
+    contacts = _link_shop_accounts(contacts, customers)
+    invoices = _invoices(customers, orders)
     _write_sqlite(folder / "crm.db", CRM_SCHEMA, [(CRM_INSERT, contacts)])
     counts["crm.contacts"] = len(contacts)
-
-    customers, orders = _shop_rows(rng, _members(rng, everyone, "shop"))
     _write_sqlite(
         folder / "shop.db",
         SHOP_SCHEMA,
-        [(SHOP_CUSTOMER_INSERT, customers), (SHOP_ORDER_INSERT, orders)],
+        [
+            (SHOP_CUSTOMER_INSERT, customers),
+            (SHOP_ORDER_INSERT, orders),
+            (SHOP_INVOICE_INSERT, invoices),
+        ],
     )
     counts["shop.customers"], counts["shop.orders"] = len(customers), len(orders)
+    counts["shop.invoices"] = len(invoices)
 
     subscribers = _newsletter_rows(rng, _members(rng, everyone, "newsletter"))
     _write_sqlite(folder / "newsletter.db", NEWSLETTER_SCHEMA, [(NEWSLETTER_INSERT, subscribers)])
@@ -383,6 +427,53 @@ def _order(rng: random.Random, created: datetime) -> tuple[datetime, int, int, s
     return _when(rng, created, END), rng.randrange(len(ITEMS)), quantity, status
 
 
+def _synthetic(email: str, kind: str) -> str:
+    """A made-up value derived from the email (no draw from the seeded generator)."""
+    digest = hashlib.sha256(f"{kind}:{email}".encode()).hexdigest()
+    if kind == "card":
+        return f"{int(digest[:8], 16) % 10000:04d}"
+    return f"$argon2id$v=19$m=65536,t=3,p=4${digest[:22]}${digest[22:]}"
+
+
+def _customer(customer_id: int, p: Person, created: datetime, sells: int) -> tuple[Any, ...]:
+    return (
+        customer_id,
+        p.email,
+        p.name,
+        p.phone,
+        p.street,
+        p.city,
+        p.postcode,
+        p.country,
+        sells,
+        _stamp(created),
+        _synthetic(p.email, "card"),
+        _synthetic(p.email, "password"),
+    )
+
+
+def _add_orders(
+    orders: list[tuple[Any, ...]], customer_id: int, p: Person, mine: Iterable[tuple[Any, ...]]
+) -> None:
+    ship_to = f"{p.name}, {p.street}, {p.postcode} {p.city}, {p.country}"
+    for moment, item, quantity, status in mine:
+        name, price = ITEMS[item]
+        total = f"{price * quantity:.2f}"
+        orders.append(
+            (
+                len(orders) + 1,
+                customer_id,
+                _stamp(moment),
+                name,
+                quantity,
+                total,
+                status,
+                ship_to,
+                p.email,
+            )
+        )
+
+
 def _shop_rows(
     rng: random.Random, members: Iterable[Person]
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -391,32 +482,43 @@ def _shop_rows(
     for customer_id, p in enumerate(members, start=1):
         created = datetime(2023, 12, 28, 14, 2, 11) if p.known else _when(rng)
         sells = 1 if p.known else int(rng.random() < 0.9)
-        customers.append(
-            (
-                customer_id,
-                p.email,
-                p.name,
-                p.phone,
-                p.street,
-                p.city,
-                p.postcode,
-                p.country,
-                sells,
-                _stamp(created),
-            )
-        )
+        customers.append(_customer(customer_id, p, created, sells))
         if p.known:
             mine = list(JANE_ORDERS)
         else:
             count = rng.choices(range(6), weights=(15, 30, 22, 15, 10, 8))[0]
             mine = sorted(_order(rng, created) for _ in range(count))
-        for moment, item, quantity, status in mine:
-            name, price = ITEMS[item]
-            total = f"{price * quantity:.2f}"
-            orders.append(
-                (len(orders) + 1, customer_id, _stamp(moment), name, quantity, total, status)
-            )
+        _add_orders(orders, customer_id, p, mine)
+    old = replace(JANE, email=JANE_OLD_EMAIL, known=False)
+    old_id = len(customers) + 1
+    customers.append(_customer(old_id, old, datetime(2019, 4, 2, 9, 15, 0), 0))
+    _add_orders(orders, old_id, old, [JANE_OLD_ORDER])
     return customers, orders
+
+
+def _link_shop_accounts(
+    contacts: list[tuple[Any, ...]], customers: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """Give each CRM contact the id of their shop account; Jane's points to her old one."""
+    by_email = {c[1]: c[0] for c in customers}
+    by_email[JANE.email] = by_email[JANE_OLD_EMAIL]
+    return [(*c, by_email.get(c[3])) for c in contacts]
+
+
+def _invoices(
+    customers: list[tuple[Any, ...]], orders: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """One invoice per order that was shipped, with the billing details copied onto it."""
+    billing = {c[0]: (c[2], c[1], f"{c[4]}, {c[6]} {c[5]}, {c[7]}") for c in customers}
+    rows: list[tuple[Any, ...]] = []
+    for order_id, customer_id, ordered_at, _, _, total, status, _, _ in orders:
+        if status not in INVOICED:
+            continue
+        name, email, address = billing[customer_id]
+        number = f"INV-{ordered_at[:4]}-{order_id:06d}"
+        row = (number, order_id, customer_id, ordered_at, name, email, address, total)
+        rows.append((len(rows) + 1, *row))
+    return rows
 
 
 def _newsletter_rows(rng: random.Random, members: Iterable[Person]) -> list[tuple[Any, ...]]:

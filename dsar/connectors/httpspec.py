@@ -1,0 +1,122 @@
+"""Check an HTTP system's config and say exactly what is wrong with it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dsar.connectors.base import IDENTIFIER, check_exports, check_keys, require
+from dsar.exceptions import ConnectorError
+
+ACTIONS = ("locate", "erase", "opt_out")
+TOP_KEYS = (
+    "base_url",
+    "token_env",
+    "auth_header",
+    "auth_scheme",
+    "rate_per_second",
+    "attempts",
+    "async_limit",
+    "identifiers",
+    "exports",
+    *ACTIONS,
+)
+ACTION_KEYS = ("method", "path", "records", "count", "params", "page", "cursor", "status")
+STATUS_KEYS = ("url", "path", "id", "state", "done", "failed", "interval")
+METHODS = ("POST", "PUT", "DELETE")
+
+
+def _number(config: Mapping[str, Any], key: str, low: float, high: float, where: str) -> None:
+    if key in config:
+        value = config[key]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise ConnectorError(f"{where}: '{key}' must be a number from {low:g} to {high:g}")
+
+
+def _texts(value: Any, where: str, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConnectorError(f"{where}: '{key}' must be a list of text")
+    return value
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Raise ConnectorError naming the first problem in an HTTP system's config."""
+    if not isinstance(config, Mapping):
+        raise ConnectorError("http system: the settings must be a table")
+    check_keys(config, TOP_KEYS, "http system")
+    require(config, "base_url", str, "http system")
+    if "locate" not in config:
+        raise ConnectorError("http system: a [locate] endpoint is required")
+    _check_auth(config)
+    _number(config, "rate_per_second", 0.01, 1000, "http system")
+    _number(config, "attempts", 1, 10, "http system")
+    _number(config, "async_limit", 1, 3600, "http system")
+    for name in _texts(config.get("identifiers", []), "http system", "identifiers"):
+        if not IDENTIFIER.match(name):
+            raise ConnectorError(f"http system: identifier {name!r} is not a plain name")
+    if "exports" in config:
+        check_exports(config["exports"], "http system", paths=True)
+    for action in ACTIONS:
+        if action in config:
+            _check_action(config[action], f"http system [{action}]")
+
+
+def _check_auth(config: Mapping[str, Any]) -> None:
+    for key in ("auth_header", "auth_scheme", "token_env"):
+        if key in config and not isinstance(config[key], str):
+            raise ConnectorError(f"http system: '{key}' must be text")
+    header = config.get("auth_header")
+    if header is not None and not IDENTIFIER.match(header.replace("-", "_")):
+        raise ConnectorError("http system: 'auth_header' must be a header name")
+
+
+def _check_paging(spec: Mapping[str, Any], where: str) -> None:
+    if "page" in spec and "cursor" in spec:
+        raise ConnectorError(f"{where}: give 'page' or 'cursor', not both")
+    for style in ("page", "cursor"):
+        if style in spec:
+            paging = spec[style]
+            if not isinstance(paging, dict) or not all(
+                isinstance(paging.get(k), str) and paging[k] for k in ("param", "next")
+            ):
+                raise ConnectorError(f"{where}: '{style}' needs 'param' and 'next' (text)")
+            check_keys(paging, ("param", "next"), f"{where} {style}")
+
+
+def _check_action(spec: Any, where: str) -> None:
+    if not isinstance(spec, dict):
+        raise ConnectorError(f"{where}: must be a table with 'path'")
+    check_keys(spec, ACTION_KEYS, where)
+    path = require(spec, "path", str, where)
+    if not path.startswith("/"):
+        raise ConnectorError(f"{where}: 'path' must start with /")
+    if spec.get("method", "POST") not in METHODS:
+        raise ConnectorError(f"{where}: 'method' must be one of {', '.join(METHODS)}")
+    _texts(spec.get("records", []), where, "records")
+    if not isinstance(spec.get("count", "count"), str):
+        raise ConnectorError(f"{where}: 'count' must be the path of a number in the answer")
+    if not isinstance(spec.get("params", {}), dict):
+        raise ConnectorError(f"{where}: 'params' must be a table of fixed body fields")
+    _check_paging(spec, where)
+    if "status" in spec:
+        _check_status(spec["status"], f"{where} status")
+
+
+def _check_status(status: Any, where: str) -> None:
+    if not isinstance(status, dict):
+        raise ConnectorError(f"{where}: must be a table with 'url' or 'path'")
+    check_keys(status, STATUS_KEYS, where)
+    if ("url" in status) == ("path" in status):
+        raise ConnectorError(f"{where}: give exactly one of 'url' or 'path'")
+    if "path" in status and not (
+        isinstance(status["path"], str) and status["path"].startswith("/")
+    ):
+        raise ConnectorError(f"{where}: 'path' must start with / (with {{id}} for the job)")
+    for key in ("done", "failed"):
+        if key in status:
+            _texts(status[key], where, key)
+    _number(status, "interval", 0.01, 60, where)
