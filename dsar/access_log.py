@@ -15,8 +15,13 @@ from gunicorn.glogging import Logger
 _TOKEN_PATH = re.compile(r"/r/[^/?\s]+(/verify/[^/?\s]+)?")
 
 
+# A system owner's one-time task link is a credential too.
+_TASK_PATH = re.compile(r"/task/[^/?\s]+")
+
+
 def redact(path: str) -> str:
-    return _TOKEN_PATH.sub(lambda m: "/r/…" + ("/verify/…" if m.group(1) else ""), path)
+    path = _TOKEN_PATH.sub(lambda m: "/r/…" + ("/verify/…" if m.group(1) else ""), path)
+    return _TASK_PATH.sub("/task/…", path)
 
 
 class RedactingLogger(Logger):

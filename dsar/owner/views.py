@@ -1,0 +1,64 @@
+"""The owner's one-time link: GET shows the task and changes nothing, POST reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+
+from dsar.exceptions import LinkInvalid, ManualTaskRefused
+from dsar.extensions import limiter
+from dsar.models import Task
+from dsar.owner.forms import ReportForm
+from dsar.services import manual
+
+bp = Blueprint("owner", __name__)
+
+
+def _gone() -> tuple[str, int]:
+    """Used, expired and unknown links look alike: a guesser learns nothing."""
+    return render_template("owner/gone.html"), 404
+
+
+def _page(task: Task, form: ReportForm) -> tuple[str, int]:
+    return render_template(
+        "owner/task.html",
+        task=task,
+        req=task.request,
+        system=task.system,
+        form=form,
+        action_words=manual.ACTION_WORDS[task.action],
+        due=manual.due_date(task),
+        instructions=manual.instructions(task.system),
+    ), 422 if form.errors else 200
+
+
+# Per address: the token is unguessable; the limit keeps anyone from trying.
+@bp.route("/task/<token>", methods=["GET", "POST"])
+@limiter.limit("60 per hour")
+def task(token: str) -> Any:
+    try:
+        found = manual.find_task(token)
+    except LinkInvalid:
+        return _gone()
+    form = ReportForm(outcomes=manual.OUTCOMES[found.action])
+    if not form.validate_on_submit():
+        return _page(found, form)
+    try:
+        manual.report(
+            found, outcome=form.outcome.data, count=form.count.data, note=form.note.data or ""
+        )
+    except LinkInvalid:
+        return _gone()
+    except ManualTaskRefused as exc:
+        getattr(form, exc.field or "outcome").errors.append(exc.message)
+        return _page(found, form)
+    return render_template("owner/done.html", task=found, req=found.request, system=found.system)
+
+
+@bp.after_request
+def private(response: Any) -> Any:
+    """The page shows whom to look for: no cache may keep it, no link may leak its address."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
