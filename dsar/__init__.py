@@ -9,7 +9,6 @@ from typing import Any
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from dsar import config as settings
@@ -55,7 +54,6 @@ def _instance_path() -> Path:
     return Path(os.environ.get("DSAR_INSTANCE_PATH") or ROOT / "instance").resolve()
 
 
-@event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     """WAL and a busy timeout let the web server and several workers share one SQLite file."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
@@ -70,6 +68,9 @@ def _init_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     db.init_app(app)
+    with app.app_context():
+        # dsar's own database only: the data systems' SQLite files are the owners' business.
+        event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -94,6 +95,9 @@ def _init_extensions(app: Flask) -> None:
     )
     rest_api.init_app(app)
     queue.init_app(app)
+    from dsar.services import audit
+
+    audit.init_app(app)  # hash-chain every event at commit
     _init_logging()
 
 
@@ -119,6 +123,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(auditor_bp)
+    from dsar.owner.views import bp as owner_bp
+
+    app.register_blueprint(owner_bp)  # the manual systems' owners: /task/<token>
     rest_api.register_blueprint(api_blp)
     csrf.exempt(api_blp)
 

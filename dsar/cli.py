@@ -70,6 +70,15 @@ def load_systems(path: Path) -> None:
     )
 
 
+@group.command("reconcile")
+def reconcile_cmd() -> None:
+    """Send again the tasks whose jobs Redis lost (run it after a Redis restart or flush)."""
+    from dsar.services import reconcile
+
+    counts = reconcile.run()
+    click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
 @group.command("explain-deadline")
 @click.option("--regime", required=True, type=click.Choice(sorted(rules.REGIMES)))
 @click.option("--kind", required=True, type=click.Choice([k.value for k in RequestKind]))
@@ -110,6 +119,17 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
+@group.command("audit-verify")
+def audit_verify() -> None:
+    """Check the hash chain of every event; exit 1 and name the first broken event if not."""
+    from dsar.services import audit
+
+    result = audit.verify()
+    click.echo(result.message)
+    if not result.ok:
+        raise SystemExit(1)
+
+
 @group.command("demo")
 @click.option("--people", default=3000, show_default=True)
 @click.option("--rebuild", is_flag=True, help="Rebuild the demo data systems from the seed.")
@@ -119,3 +139,13 @@ def demo(people: int, rebuild: bool) -> None:
 
     for line in ensure_demo(people=people, rebuild=rebuild):
         click.echo(line)
+
+
+@group.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be purged; change nothing.")
+def purge(dry_run: bool) -> None:
+    """Apply the retention policy: purge located data, then identities past the record period."""
+    from dsar.services import retention
+
+    counts = retention.run(dry_run=dry_run)
+    click.echo(("would purge: " if dry_run else "purged: ") + json.dumps(counts))

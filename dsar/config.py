@@ -110,7 +110,9 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         "DSAR_DOCUMENTS_DIR": Path(env.get("DSAR_DOCUMENTS_DIR") or instance / "documents"),
         "DSAR_DEMO_DIR": Path(env.get("DSAR_DEMO_DIR") or instance / "demo"),
         "DSAR_HELPDESK_URL": env.get("DSAR_HELPDESK_URL", "http://127.0.0.1:5055"),
-        "DSAR_WORKERS": _int(env, "DSAR_WORKERS", 3, minimum=1),
+        # One request fans out to every system at once: a worker per system of a typical
+        # registry, so a request over 8 slow systems takes as long as the slowest.
+        "DSAR_WORKERS": _int(env, "DSAR_WORKERS", 8, minimum=1),
         "DSAR_TASK_RETRIES": _int(env, "DSAR_TASK_RETRIES", 3),
         "DSAR_RETRY_INTERVALS": _intervals(env, "DSAR_RETRY_INTERVALS", "5,30,120"),
         "DSAR_TASK_TIMEOUT": _int(env, "DSAR_TASK_TIMEOUT", 600, minimum=1),

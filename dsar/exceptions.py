@@ -50,3 +50,45 @@ class SystemInvalid(ConfigFileError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class SigningMisconfigured(DsarError):
+    """The evidence signing key or certificate cannot be used; the message names the setting."""
+
+
+class DeliveryRefused(DsarError):
+    """The person may not download their answer now; the message says why, in plain words."""
+
+
+class AnswerNotReady(DeliveryRefused):
+    """The request has no answer to deliver (yet)."""
+
+
+class DeliveryExpired(DeliveryRefused):
+    """The download period (`DSAR_DELIVERY_DAYS` after completion) is over."""
+
+
+class DocumentPurged(DeliveryRefused):
+    """The file was deleted under the retention policy; its row and SHA-256 remain."""
+
+
+class TooManyCodes(DeliveryRefused):
+    """Too many download codes were asked for this request within the hour."""
+
+
+class CodeRejected(DeliveryRefused):
+    """A download code is wrong, used, expired, or out of attempts."""
+
+
+class ManualTaskRefused(DecisionRefused):
+    """An owner's report, or a link for a manual system, that the task's state does not allow;
+    `field` names the form field at fault (outcome, count or note), if any."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class DownloadNotAllowed(DeliveryRefused):
+    """No valid download grant: the person must enter an emailed code first."""

@@ -22,7 +22,7 @@ from flask import Flask
 
 from dsar import create_app
 from dsar.config import ROOT
-from dsar.queue import QUEUE_NAMES
+from dsar.queue import DOCUMENTS, QUEUE_NAMES
 
 BIN = Path(sys.executable).parent
 
@@ -146,6 +146,8 @@ class Launcher:
     def start_workers(self) -> None:
         for index in range(self.app.config["DSAR_WORKERS"]):
             self.spawn(f"worker-{index + 1}", worker_argv(self.env["REDIS_URL"]))
+        # PDFs get a worker of their own, so slow systems never hold up a finished answer.
+        self.spawn("documents", worker_argv(self.env["REDIS_URL"], queues=(DOCUMENTS,)))
         self.spawn("cron", cron_argv(self.env["REDIS_URL"]))
 
     def start_web(self) -> None:
@@ -187,7 +189,8 @@ dsar is running at {base}/
 {staff}
   Demo person: Jane Doe, jane.doe@example.com (in every demo data system)
   Emails go to {self.app.config["DSAR_OUTBOX_DIR"]}/ (verification links are also logged)
-  {self.app.config["DSAR_WORKERS"]} rq workers, Redis at {self.env["REDIS_URL"]}
+  {self.app.config["DSAR_WORKERS"]} rq workers for data systems, 1 for documents
+  Redis at {self.env["REDIS_URL"]}
 Press Ctrl-C to stop.
 """,
             flush=True,
@@ -232,7 +235,9 @@ class StartupError(RuntimeError):
     pass
 
 
-def worker_argv(redis_url: str, *, burst: bool = False) -> list[str]:
+def worker_argv(
+    redis_url: str, *, burst: bool = False, queues: tuple[str, ...] = QUEUE_NAMES
+) -> list[str]:
     """The `rq worker` command line for dsar's queues (the README gives the same)."""
     argv = [
         str(BIN / "rq"),
@@ -245,7 +250,7 @@ def worker_argv(redis_url: str, *, burst: bool = False) -> list[str]:
         "--url",
         redis_url,
     ]
-    return [*argv, *(["--burst"] if burst else []), *QUEUE_NAMES]
+    return [*argv, *(["--burst"] if burst else []), *queues]
 
 
 def cron_argv(redis_url: str) -> list[str]:

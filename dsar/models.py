@@ -247,6 +247,8 @@ class Task(db.Model):
     # A deletion's dry run: what was found and would be erased, shown for approval.
     preview: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(Text, default="")  # why skipped, or the owner's note
+    # The RQ job last sent for this task; the reconciler checks it still exists.
+    job_id: Mapped[str] = mapped_column(String(64), default="")
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -158,8 +158,22 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def demo_systems(app: Flask) -> list[str]:
+    """The demo systems that dsar reaches by itself; the paper archive (whose owner must act
+    through a one-time link) is registered but disabled: see `demo_archive`."""
     report = systems.load_file(DEMO_SYSTEMS)
-    return report.added
+    archive = systems.get("archive")
+    if archive is not None:
+        systems.set_enabled(archive, False, actor="tests")
+    return [key for key in report.added if key != "archive"]
+
+
+@pytest.fixture
+def demo_archive(demo_systems: list[str]) -> str:
+    """Enable the demo's paper archive: requests then wait for its owner's report."""
+    archive = systems.get("archive")
+    assert archive is not None, "the demo systems file has no paper archive"
+    systems.set_enabled(archive, True, actor="tests")
+    return "archive"
 
 
 @pytest.fixture
@@ -193,6 +207,24 @@ def csrf_token(client: FlaskClient, url: str) -> str:
     found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
     assert found, f"no CSRF token on {url}"
     return found.group(1)
+
+
+def download_answer(
+    client: FlaskClient, status_path: str, outbox: Callable[[], list[email.message.Message]]
+) -> bytes:
+    """Download the answer as the person does: ask for a code, read the email, enter it."""
+    resp = client.post(f"{status_path}/code", data={"csrf_token": csrf_token(client, status_path)})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    code = re.search(r"^\s+(\d{8})\s*$", body_of(outbox()[-1]), re.MULTILINE)
+    assert code, "no download code in the last email"
+    page = f"{status_path}/download"
+    data = {"csrf_token": csrf_token(client, page), "code": code.group(1)}
+    assert client.post(page, data=data).status_code == 302
+    found = re.search(r'href="(/r/[^"]+/files/\d+)"', client.get(page).get_data(as_text=True))
+    assert found, "no file link on the download page"
+    with client.get(found.group(1)) as resp:
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return resp.data
 
 
 @pytest.fixture

@@ -91,7 +91,7 @@ def test_run_command_starts_every_part_serves_a_request_and_stops_them_all(
         assert "officer@example.com" in out
         assert "jane.doe@example.com" in out
         pids = [int(p) for p in (tmp_path / "instance" / "launcher.pids").read_text().split()]
-        assert len(pids) == 6  # redis, help desk, two workers, rq cron, web
+        assert len(pids) == 7  # redis, help desk, two workers, documents worker, rq cron, web
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
             assert "Make a request" in resp.read().decode()
         made = subprocess.run(

@@ -8,7 +8,12 @@ from rq.serializers import JSONSerializer
 
 from dsar import create_app
 from dsar.queue import TASKS
-from workers.jobs import send_deadline_reminders
+from workers.jobs import (
+    chase_manual_tasks,
+    purge_expired_data,
+    reconcile_tasks,
+    send_deadline_reminders,
+)
 
 
 class JsonQueue(Queue):
@@ -21,6 +26,26 @@ class JsonQueue(Queue):
 # jobs would be pickled and our JSON workers could not read them.
 cron.Queue = JsonQueue  # type: ignore[misc]
 
-_interval = create_app().config["DSAR_REMINDER_INTERVAL"]
+_config = create_app().config
 
-cron.register(send_deadline_reminders, queue_name=TASKS, interval=_interval, job_timeout=600)
+cron.register(
+    send_deadline_reminders,
+    queue_name=TASKS,
+    interval=_config["DSAR_REMINDER_INTERVAL"],
+    job_timeout=600,
+)
+cron.register(
+    chase_manual_tasks,
+    queue_name=TASKS,
+    interval=_config["DSAR_REMINDER_INTERVAL"],
+    job_timeout=600,
+)
+cron.register(
+    reconcile_tasks, queue_name=TASKS, interval=_config["DSAR_RECONCILE_INTERVAL"], job_timeout=300
+)
+cron.register(
+    purge_expired_data,
+    queue_name=TASKS,
+    interval=_config["DSAR_RETENTION_INTERVAL"],
+    job_timeout=3600,
+)

@@ -105,12 +105,15 @@ def get_request(reference: str) -> dict[str, Any]:
 @blp.get("/requests/<reference>/response.pdf")
 @blp.response(200, description="The answer as PDF", content_type="application/pdf")
 @blp.alt_response(404, description="Unknown reference, or the answer is not ready")
+@blp.alt_response(410, description="The answer was purged under the retention policy")
 def response_pdf(reference: str) -> Any:
     """Download the answer once it is ready."""
     req = _by_reference(reference)
     doc = next((d for d in reversed(req.documents) if d.kind == "response"), None)
     if doc is None:
         abort(404, message=f"The answer to {reference} is not ready (status {req.status.value}).")
+    if downloads.is_purged(doc):
+        abort(410, message=f"The answer to {reference} was purged under the retention policy.")
     downloads.record_download(doc, channel="api", api_key_id=g.api_key.id)
     return send_from_directory(
         current_app.config["DSAR_DOCUMENTS_DIR"],

@@ -216,6 +216,30 @@ def retry_task(task: Task, *, actor: str) -> None:
     _resume_after_task_change(task.request)
 
 
+def retry_failed(req: Request, *, actor: str) -> int:
+    """Resume a request that needs action: run again only its failed tasks (and its answer).
+
+    Tasks that succeeded keep their results; a request whose answer failed to render is
+    sent back to compiling. Returns how many tasks were sent again.
+    """
+    if req.status is not S.ACTION_REQUIRED:
+        raise DecisionRefused(
+            f"{req.reference} is {req.status}; only a request needing action resumes."
+        )
+    failed = [t for t in req.tasks if t.status is TaskStatus.FAILED]
+    for task in failed:
+        task.status = TaskStatus.PENDING
+        task.finished_at = None
+    record(
+        req,
+        "retry_failed",
+        actor=actor,
+        detail={"systems": [t.system.key for t in failed]},
+    )
+    _resume_after_task_change(req)
+    return len(failed)
+
+
 def skip_task(task: Task, reason: str, *, actor: str) -> None:
     reason = _text(reason, "reason for skipping")
     if task.status in {TaskStatus.SUCCEEDED, TaskStatus.SKIPPED, TaskStatus.RUNNING}:

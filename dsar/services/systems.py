@@ -186,7 +186,10 @@ def _refuse_secrets(kind: SystemKind, node: Any, path: str = "") -> None:
                     field="config",
                 )
             continue
-        if key in _COLUMN_MAPS or (key == "opt_out" and kind is SystemKind.CSV and not path):
+        # SQL `erase`, `exports` and suppress `columns` are keyed by column or identifier names.
+        named = key in ("exports", "columns") or (key == "erase" and kind is SystemKind.SQL)
+        csv_opt_out = key == "opt_out" and kind is SystemKind.CSV and not path
+        if key in _COLUMN_MAPS or named or csv_opt_out:
             continue
         if str(key).lower() == "headers" and _holds_value(value):
             raise SystemInvalid(
@@ -231,10 +234,23 @@ def check_config(kind: SystemKind, config: Any) -> None:
     _refuse_secrets(kind, config)
     _refuse_hidden(config)
     if kind is SystemKind.MANUAL:
-        if config:
+        # No connection: only the owner's deadline and what to tell them (dsar.services.manual).
+        unknown = sorted(set(config) - {"deadline_days", "instructions"})
+        if unknown:
             raise SystemInvalid(
-                "manual systems take no connection settings; leave them empty ({})",
+                f"manual systems take only 'deadline_days' and 'instructions'; remove "
+                f"{', '.join(repr(k) for k in unknown)}",
                 field="config",
+            )
+        days = config.get("deadline_days")
+        if days is not None and (type(days) is not int or not 1 <= days <= 90):
+            raise SystemInvalid(
+                "'deadline_days' must be a whole number of days from 1 to 90", field="config"
+            )
+        text = config.get("instructions")
+        if text is not None and (not isinstance(text, str) or len(text) > 2000):
+            raise SystemInvalid(
+                "'instructions' must be text of at most 2,000 characters", field="config"
             )
         return
     try:

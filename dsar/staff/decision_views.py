@@ -150,6 +150,17 @@ def retry_task(reference: str, task_id: int) -> Any:
     )
 
 
+@bp.post("/requests/<reference>/retry-failed")
+@roles_required(*ACTORS)
+def retry_failed(reference: str) -> Any:
+    return _with_form(
+        ConfirmForm(),
+        reference,
+        lambda form, req: decisions.retry_failed(req, actor=actor()),
+        "Running the failed systems again; the others keep their results.",
+    )
+
+
 @bp.post("/requests/<reference>/tasks/<int:task_id>/skip")
 @roles_required(*ACTORS)
 def skip_task(reference: str, task_id: int) -> Any:

@@ -155,14 +155,32 @@ def document(reference: str, document_id: int) -> Any:
     doc = next((d for d in req.documents if d.id == document_id), None)
     if doc is None:
         abort(404, f"{reference} has no document {document_id}.")
+    if downloads.is_purged(doc):
+        abort(410, "This document was purged under the retention policy; its SHA-256 is kept.")
     downloads.record_download(doc, channel="staff", user_id=current_user.id)
     return send_from_directory(
         current_app.config["DSAR_DOCUMENTS_DIR"],
         doc.filename,
-        mimetype="application/pdf",
+        mimetype=downloads.media_type(doc),
         as_attachment=True,
         download_name=doc.filename,
         max_age=0,
+    )
+
+
+@bp.post("/requests/<reference>/tasks/<int:task_id>/resend")
+@roles_required(*ACTORS)
+def resend_task_link(reference: str, task_id: int) -> Any:
+    """Email a manual system's owner a fresh one-time link; the old link stops working."""
+    from dsar.services import manual
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    by = actor()
+    return act_on(
+        reference,
+        lambda r: manual.resend(r, task_id, actor=by),
+        "A new link was emailed to the system's owner.",
     )
 
 

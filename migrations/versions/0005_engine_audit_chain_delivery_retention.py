@@ -60,6 +60,7 @@ def upgrade():
         batch_op.add_column(sa.Column('record_purged_at', sa.DateTime(), nullable=True))
 
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('job_id', sa.String(length=64), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('queued_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('proof_checked_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('remaining_count', sa.Integer(), nullable=True))
@@ -83,6 +84,7 @@ def downgrade():
         batch_op.drop_column('remaining_count')
         batch_op.drop_column('proof_checked_at')
         batch_op.drop_column('queued_at')
+        batch_op.drop_column('job_id')
 
     with op.batch_alter_table('requests', schema=None) as batch_op:
         batch_op.drop_column('record_purged_at')

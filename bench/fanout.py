@@ -1,0 +1,136 @@
+"""Fan-out: a request over 8 data systems that each take 1 s, on the embedded default.
+
+Starts `python -m dsar.launcher` (what `make run` runs, with its default number of workers)
+in a scratch instance, replaces the demo registry with 8 HTTP systems served by a local
+vendor that answers every call after 1 s, then submits opt-out requests (they need no
+verification) and times each from the POST to `completed` (the confirmation PDF included).
+
+Prints the figures; the last line is `fanout_ratio <x>`: the end-to-end time divided by the
+slowest system's time (measured on the task rows). Serial work would give 8; the goal is 1.3.
+
+    .venv/bin/python bench/fanout.py [--requests 5] [--systems 8] [--seconds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.end_to_end import call, free_port  # noqa: E402
+from tests.vendor import http_system, vendor  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=5)
+    parser.add_argument("--systems", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="dsar-fanout-"))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    env.update(
+        DSAR_INSTANCE_PATH=str(scratch / "instance"),
+        DSAR_PORT=str(port),
+        DSAR_HELPDESK_URL=f"http://127.0.0.1:{free_port()}",
+    )
+    log_path = scratch / "launcher.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dsar.launcher"], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    with vendor() as server:
+        try:
+            while b"Press Ctrl-C" not in log_path.read_bytes():
+                if proc.poll() is not None:
+                    sys.exit("launcher exited:\n" + log_path.read_text()[-2000:])
+                time.sleep(0.2)
+            workers = use_slow_systems(env, scratch, server.url, args.systems, args.seconds)
+            key = subprocess.run(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "dsar", "create-api-key"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()[-1]
+            base = f"http://127.0.0.1:{port}/api/v1/requests"
+            totals, references = [], []
+            for i in range(args.requests):
+                body = {
+                    "kind": "opt_out",
+                    "regime": "ccpa",
+                    "name": "Bench Person",
+                    "email": f"bench{i}@example.com",
+                }
+                started = time.perf_counter()
+                ref = call(base, key, body)["reference"]
+                while call(f"{base}/{ref}", key)["status"] != "completed":
+                    time.sleep(0.02)
+                totals.append(time.perf_counter() - started)
+                references.append(ref)
+            slowest, spans = task_figures(env, references)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+            log.close()
+    e2e = statistics.median(totals)
+    slow = statistics.median(slowest)
+    print(f"workers {workers}, systems {args.systems}, each answering in {args.seconds:g} s")
+    print(f"requests {len(totals)}")
+    print(f"e2e_seconds_median {e2e:.2f} (min {min(totals):.2f}, max {max(totals):.2f})")
+    print(f"slowest_system_seconds_median {slow:.2f}")
+    print(f"fan_out_span_seconds_median {statistics.median(spans):.2f} (first start to last end)")
+    print(f"serial_would_be_seconds {args.systems * slow:.2f}")
+    print(f"fanout_ratio {e2e / slow:.2f}")
+
+
+def use_slow_systems(env: dict[str, str], scratch: Path, url: str, count: int, secs: float) -> int:
+    """Disable the demo systems and register `count` vendor systems that take `secs` each."""
+    os.environ.update(env)
+    from dsar import create_app
+    from dsar.services import systems
+
+    path = scratch / "slow.toml"
+    path.write_text("".join(http_system(f"slow{i}", url, f"/slow/{secs}") for i in range(count)))
+    app = create_app()
+    with app.app_context():
+        for system in systems.all_systems():
+            systems.set_enabled(system, False, actor="bench")
+        systems.load_file(path, actor="bench")
+        return app.config["DSAR_WORKERS"]
+
+
+def task_figures(env: dict[str, str], references: list[str]) -> tuple[list[float], list[float]]:
+    """Per request: the slowest task's seconds, and the span from first start to last end."""
+    os.environ.update(env)
+    from sqlalchemy import select
+
+    from dsar import create_app
+    from dsar.extensions import db
+    from dsar.models import Request
+
+    with create_app().app_context():
+        slowest, spans = [], []
+        for req in db.session.scalars(select(Request).where(Request.reference.in_(references))):
+            slowest.append(max((t.finished_at - t.started_at).total_seconds() for t in req.tasks))
+            spans.append(
+                (
+                    max(t.finished_at for t in req.tasks) - min(t.started_at for t in req.tasks)
+                ).total_seconds()
+            )
+        return slowest, spans
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Find work whose job was lost and send it again; the database says what must still happen.
+
+Redis holds no state the database cannot rebuild: if Redis is flushed or restarted, or a
+worker dies with SIGKILL in the middle of a job, the task rows still say `queued` or
+`running`. This periodic job (and `flask dsar reconcile`) compares them with Redis:
+
+- a queued or retrying task whose job Redis no longer holds is sent again;
+- a running task older than its job's time limit plus DSAR_LOST_AFTER is taken back (its
+  worker died: a live job would have been stopped by RQ at its time limit) and sent again;
+- a pending task that could start (nothing it waits for) but was never sent is sent;
+- a request stuck in `compiling` without a compile job gets one.
+
+Every connector call is idempotent, so running a task again is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from dsar import queue
+from dsar.extensions import db
+from dsar.models import Request, RequestStatus, Task, TaskStatus, utcnow
+from dsar.services import processing
+from dsar.services.events import record
+
+log = logging.getLogger(__name__)
+
+WAITING = (TaskStatus.QUEUED, TaskStatus.RETRYING)
+
+
+def run(now: datetime | None = None) -> dict[str, int]:
+    """Resend lost work; return how many tasks and compile jobs were sent again."""
+    now = now or utcnow()
+    grace = timedelta(seconds=current_app.config["DSAR_LOST_AFTER"])
+    stale_start = now - timedelta(seconds=current_app.config["DSAR_TASK_TIMEOUT"]) - grace
+    counts = {"requeued": 0, "recovered": 0, "started": 0, "compiles": 0}
+    for task in db.session.scalars(select(Task).where(Task.status.in_(WAITING))).all():
+        queued_long_enough = task.queued_at is None or task.queued_at < now - grace
+        if queued_long_enough and not queue.job_alive(task.job_id):
+            counts["requeued"] += _resend(task, TaskStatus(task.status), "job_lost")
+    running = select(Task).where(Task.status == TaskStatus.RUNNING, Task.started_at < stale_start)
+    for task in db.session.scalars(running).all():
+        counts["recovered"] += _resend(task, TaskStatus.RUNNING, "worker_lost")
+    counts["started"] = _start_pending(now - grace)
+    counts["compiles"] = _recompile(now - grace)
+    if any(counts.values()):
+        log.warning("reconciler resent lost work: %s", counts)
+    return counts
+
+
+def _resend(task: Task, was: TaskStatus, why: str) -> int:
+    """Send the task again if it still has status `was`; one caller wins."""
+    job_id = f"task-{task.id}-{task.attempts}-{secrets.token_hex(3)}"
+    moved = db.session.execute(
+        update(Task)
+        .where(Task.id == task.id, Task.status == was, Task.job_id == task.job_id)
+        .values(status=TaskStatus.QUEUED, job_id=job_id, queued_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        db.session.rollback()
+        return 0
+    record(
+        task.request,
+        "task_resent",
+        actor="reconciler",
+        detail={"system": task.system.key, "why": why, "status_was": was.value},
+    )
+    db.session.commit()
+    processing.send_task_job(task.id, job_id)
+    return 1
+
+
+def _start_pending(before: datetime) -> int:
+    """Pending tasks of running requests that nobody sent (a crash between commit and send)."""
+    stuck = db.session.scalars(
+        select(Request)
+        .join(Task)
+        .where(
+            Request.status == RequestStatus.IN_PROGRESS,
+            Task.status == TaskStatus.PENDING,
+            Request.received_at < before,
+        )
+        .distinct()
+    ).all()
+    started = 0
+    for req in stuck:
+        pending = {t.id for t in req.tasks if t.status is TaskStatus.PENDING}
+        processing.enqueue_pending(req)
+        db.session.refresh(req)
+        started += sum(1 for t in req.tasks if t.id in pending and t.status != TaskStatus.PENDING)
+    return started
+
+
+def _recompile(before: datetime) -> int:
+    stuck = db.session.scalars(
+        select(Request.id).where(
+            Request.status == RequestStatus.COMPILING, Request.received_at < before
+        )
+    ).all()
+    sent = 0
+    for request_id in stuck:
+        if not queue.job_alive(f"compile-{request_id}"):
+            processing.send_compile_job(request_id)
+            sent += 1
+    return sent
