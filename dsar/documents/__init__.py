@@ -79,11 +79,13 @@ TITLES = {
 }
 
 
-def render_pdf(template: str, **context: Any) -> Rendered:
+def render_pdf(template: str, *, attachments: list[Any] | None = None, **context: Any) -> Rendered:
+    """Render a template; `attachments` (weasyprint.Attachment) are embedded as PDF files."""
     started = time.perf_counter()
     html = render_template(template, **context)
     fetcher = AssetFetcher()
-    pdf = HTML(string=html, base_url=f"{PDF_ASSETS}/", url_fetcher=fetcher).write_pdf()
+    doc = HTML(string=html, base_url=f"{PDF_ASSETS}/", url_fetcher=fetcher)
+    pdf = doc.write_pdf(attachments=attachments)
     return Rendered(pdf, hashlib.sha256(pdf).hexdigest(), time.perf_counter() - started)
 
 

@@ -1,14 +1,135 @@
-"""The deletion certificate and the opt-out confirmation."""
+"""The deletion certificate and the opt-out confirmation: what was done, system by system.
+
+Both are letters to the person, rendered when the request completes. The certificate says per
+system what was erased, what was kept and under which exception (GDPR Art. 17(3), CCPA
+1798.105(d)), and whether a second search after erasing found anything left.
+"""
 
 from __future__ import annotations
 
-from dsar.documents import RenderedFile, as_file, render_response
-from dsar.models import Request
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from flask import current_app
+
+from dsar import deadlines, rules
+from dsar.documents import PDF_ASSETS, RenderedFile, as_file, render_pdf
+from dsar.models import Request, Task, TaskStatus, utcnow
+
+STYLESHEET = "evidence.css"
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Data a system kept on purpose, and the legal exception that allows it."""
+
+    place: str
+    count: int | None
+    reason: str
+    citation: str
+
+
+@dataclass(frozen=True)
+class SystemOutcome:
+    """One system's part of the answer, read from its task."""
+
+    name: str
+    owner: str
+    status: str
+    found: int
+    erased: int
+    retained: int
+    receipts: list[str]
+    kept: list[Kept] = field(default_factory=list)
+    proof: str = ""
+    skipped_because: str = ""
+
+
+def local_day(moment: datetime | None) -> date | None:
+    """The calendar day of `moment` in the company's time zone (deadlines count those)."""
+    if moment is None:
+        return None
+    return deadlines.received_on(moment, current_app.config["DSAR_TIMEZONE"])
+
+
+def long_date(day: date | None) -> str:
+    return f"{day.day} {day:%B %Y}" if day else "—"
+
+
+def proof_line(task: Task) -> str:
+    """Say what the second search after erasing found, or that there was none."""
+    if task.proof_checked_at is None:
+        return "not checked"
+    day = long_date(local_day(task.proof_checked_at))
+    remaining = task.remaining_count or 0
+    if remaining == 0:
+        return f"re-searched on {day}: nothing left"
+    return f"re-searched on {day}: {remaining} record{'s' if remaining != 1 else ''} remain"
+
+
+def _kept(result: dict[str, Any]) -> list[Kept]:
+    """Connectors that keep data say so in `result["kept"]`; older results have none."""
+    entries = result.get("kept")
+    if not isinstance(entries, list):
+        return []
+    kept = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        count = entry.get("count")
+        kept.append(
+            Kept(
+                place=str(entry.get("place") or ""),
+                count=count if isinstance(count, int) and not isinstance(count, bool) else None,
+                reason=str(entry.get("reason") or ""),
+                citation=str(entry.get("citation") or ""),
+            )
+        )
+    return kept
+
+
+def outcome_of(task: Task) -> SystemOutcome:
+    result = task.result if isinstance(task.result, dict) else {}
+    receipts = result.get("receipts")
+    skipped = task.status is TaskStatus.SKIPPED
+    return SystemOutcome(
+        name=task.system.name,
+        owner=task.system.owner,
+        status=task.status.value,
+        found=task.found_count,
+        erased=task.erased_count,
+        retained=task.retained_count,
+        receipts=[str(r) for r in receipts] if isinstance(receipts, list) else [],
+        kept=_kept(result),
+        proof=proof_line(task),
+        skipped_because=(task.note or "no reason given") if skipped else "",
+    )
+
+
+def letter_context(req: Request) -> dict[str, Any]:
+    """What every letter shows: who, which law and right, and the dates that count."""
+    regime = rules.regime(req.regime)
+    return {
+        "req": req,
+        "regime": regime,
+        "right": regime.kinds.get(req.kind, ""),
+        "kind_label": rules.KIND_LABELS[req.kind],
+        "company": current_app.config["DSAR_COMPANY_NAME"],
+        "received_on": long_date(local_day(req.received_at)),
+        # Rendered while the request completes: completed_at is set right after.
+        "completed_on": long_date(local_day(req.completed_at or utcnow())),
+        "due_on": long_date(req.due_on),
+        "systems": [outcome_of(t) for t in req.tasks],
+        "stylesheet": (PDF_ASSETS / STYLESHEET).as_uri(),
+    }
 
 
 def render_deletion_certificate(req: Request) -> RenderedFile:
-    return as_file("response", render_response(req))
+    """Certify the erasure: per system erased, kept (with its exception) and re-checked."""
+    return as_file("response", render_pdf("pdf/certificate.html", **letter_context(req)))
 
 
 def render_opt_out_confirmation(req: Request) -> RenderedFile:
-    return as_file("response", render_response(req))
+    """Confirm the opt-out: per system the flag set or list joined, and any GPC signal."""
+    return as_file("response", render_pdf("pdf/opt_out.html", **letter_context(req)))

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dsar.models import RequestKind, TaskAction
+from dsar.rules import letters as letters  # the access answer's letter per regime
 from dsar.rules.regimes import REGIMES
 from dsar.rules.types import (
     Appeal,
@@ -59,6 +60,11 @@ OFFERED_KINDS: tuple[RequestKind, ...] = (
     RequestKind.DELETION,
     RequestKind.OPT_OUT,
 )
+
+# A Global Privacy Control signal (`Sec-GPC: 1`) is a request to opt out of sale and sharing
+# that needs no verification (11 CCR 7025(b)-(c), 7026(d)); the portal files it under the CCPA.
+GPC_REGIME = "ccpa"
+GPC_CITATION = "11 CCR 7025(b): a GPC signal is a valid request to opt out of sale/sharing"
 
 # Kinds that wait for an officer's approval after a dry run (locate) before acting.
 APPROVAL_KINDS: frozenset[RequestKind] = frozenset({RequestKind.DELETION})

@@ -1,0 +1,198 @@
+"""What the access answer's cover letter must say, per regime, as data with citations.
+
+Each item is either built from the systems' `disclosure` metadata (one line per system: a
+`field` of `DataSystem.disclosure`), or a fixed statement. The template walks these items;
+no code branches on a regime's name (shared/LEGAL.md, "What a response must contain").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Shown where a system's owner did not describe it: the letter never invents an answer.
+NOT_STATED = "not stated by the system owner"
+
+# 11 CCR 7024(d): some values are never disclosed; we show that they exist. Applied under
+# every regime: a letter that leaks an SSN cannot be taken back.
+WITHHELD_CITATION = "11 CCR 7024(d)"
+WITHHELD_VALUE = f"held — not disclosed ({WITHHELD_CITATION})"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One point the letter must answer, with the provision that requires it."""
+
+    heading: str
+    citation: str
+    # Disclosure keys whose values are listed per system ("purposes", "recipients", ...);
+    # empty for a fixed statement.
+    fields: tuple[str, ...] = ()
+    # A fixed statement; "{complaint}" is replaced by the regime's complaint text.
+    text: str = ""
+    # "absent": the systems where nothing was found (LGPD Art. 19 II, absence of records);
+    # "criteria": what we searched for, and where.
+    computed: str = ""
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+    citation: str
+
+
+@dataclass(frozen=True)
+class Letter:
+    """The cover letter of an access answer under one regime."""
+
+    title: str
+    intro: str
+    items: tuple[Item, ...]
+    notes: tuple[Note, ...] = ()
+    # Show the 12-month look-back (CCPA): "from {lookback_from} to {received_on}".
+    lookback: Note | None = None
+
+
+def _gdpr(law: str) -> Letter:
+    art = f"{law} Art. 15(1)"
+    return Letter(
+        title="Your personal data, and how we use it",
+        intro=(
+            f"You have the right to know whether we process personal data about you, to a copy "
+            f"of it, and to the information below ({law} Art. 15). The copy is in the sections "
+            "that follow, and complete in the files data.json and data.csv attached to this PDF."
+        ),
+        items=(
+            Item("Why we use your data (purposes)", f"{art}(a)", fields=("purposes",)),
+            Item("Legal basis", f"{law} Art. 13(1)(c), 6(1)", fields=("legal_basis",)),
+            Item("Categories of personal data", f"{art}(b)", fields=("categories",)),
+            Item(
+                "Who receives it (recipients, and countries outside the EEA/UK)",
+                f"{art}(c), Art. 15(2)",
+                fields=("recipients", "third_countries"),
+            ),
+            Item("How long we keep it, or how we decide", f"{art}(d)", fields=("retention",)),
+            Item(
+                "Your rights to rectification, erasure, restriction and objection",
+                f"{art}(e); Arts. 16, 17, 18, 21",
+                text=(
+                    "You may ask us to correct inaccurate data, to erase it, to restrict its use, "
+                    "and object to its use, including for direct marketing at any time. Reply to "
+                    "this letter or make a new request, quoting our reference."
+                ),
+            ),
+            Item("Your right to complain", f"{art}(f); Art. 77", text="{complaint}"),
+            Item("Where the data came from, if not from you", f"{art}(g)", fields=("source",)),
+            Item(
+                "Automated decision-making, including profiling, and its logic",
+                f"{art}(h); Art. 22",
+                fields=("automated_decisions",),
+            ),
+        ),
+    )
+
+
+_CCPA = Letter(
+    title="The personal information we hold about you",
+    intro=(
+        "You asked to know what personal information we have collected about you "
+        "(Civ. Code 1798.110, 1798.115). Below are the categories, their sources, why we use "
+        "them and whom we disclose them to, then the specific pieces we hold; the complete set "
+        "is in the files data.json and data.csv attached to this PDF."
+    ),
+    items=(
+        Item(
+            "Categories of personal information",
+            "Civ. Code 1798.110(a)(1); 11 CCR 7024(i)",
+            fields=("ccpa_categories",),
+        ),
+        Item(
+            "Categories of sources", "Civ. Code 1798.110(a)(2); 11 CCR 7024(i)", fields=("source",)
+        ),
+        Item(
+            "Business or commercial purposes",
+            "Civ. Code 1798.110(a)(3); 11 CCR 7024(i)",
+            fields=("purposes",),
+        ),
+        Item(
+            "Categories of third parties we disclose it to",
+            "Civ. Code 1798.110(a)(4), 1798.115; 11 CCR 7024(i)",
+            fields=("recipients",),
+        ),
+        Item(
+            "The specific pieces of personal information",
+            "Civ. Code 1798.110(a)(5); 11 CCR 7024(c)",
+            text=(
+                "Every record we found is listed by system in the sections that follow (the first "
+                "rows of long tables), and in full in the attached data.json and data.csv."
+            ),
+        ),
+        Item("Your right to complain", "Civ. Code 1798.199.45", text="{complaint}"),
+    ),
+    lookback=Note(
+        "This answer covers at least the 12 months before we received your request, "
+        "{lookback_from} to {received_on}; every record below was found whatever its date. "
+        "You may ask for personal information we collected earlier, back to 1 January 2022.",
+        "Civ. Code 1798.130(a)(2)(B); 11 CCR 7024(h)",
+    ),
+)
+
+_LGPD = Letter(
+    title="Declaração completa — full declaration of your personal data",
+    intro=(
+        "You asked to confirm whether we process your personal data and to access it "
+        "(LGPD Art. 18 I-II). This is our full declaration (Art. 19 II): the origin of the data, "
+        "where we hold no records, the criteria we used, and the purposes of the processing. "
+        "The complete data is in the files data.json and data.csv attached to this PDF."
+    ),
+    items=(
+        Item("Origin of the data", "LGPD Art. 19 II", fields=("source",)),
+        Item("Absence of records", "LGPD Art. 19 II", computed="absent"),
+        Item("Criteria used", "LGPD Art. 19 II", computed="criteria"),
+        Item("Purpose of the processing", "LGPD Art. 19 II", fields=("purposes",)),
+        Item("Legal basis", "LGPD Art. 7, 11", fields=("legal_basis",)),
+        Item("Whom we share it with", "LGPD Art. 18 VII", fields=("recipients",)),
+        Item("Your right to petition", "LGPD Art. 18 §1", text="{complaint}"),
+    ),
+)
+
+
+def _plain(citation: str) -> Letter:
+    return Letter(
+        title="Your personal data",
+        intro=(
+            f"You asked to access the personal data we hold about you ({citation}). Below are "
+            "the categories of data we hold, why we use them and whom we share them with, then "
+            "the data itself; the complete data is in the files data.json and data.csv attached "
+            "to this PDF."
+        ),
+        items=(
+            Item("Categories of personal data", citation, fields=("categories",)),
+            Item("Why we use your data (purposes)", citation, fields=("purposes",)),
+            Item("Whom we share it with", citation, fields=("recipients",)),
+            Item("If you disagree", citation, text="{complaint}"),
+        ),
+    )
+
+
+ACCESS_LETTERS: dict[str, Letter] = {
+    "gdpr": _gdpr("GDPR"),
+    "uk_gdpr": _gdpr("UK GDPR"),
+    "ccpa": _CCPA,
+    "lgpd": _LGPD,
+    "us_va": _plain("Va. Code 59.1-577(A)(1)"),
+    "us_co": _plain("C.R.S. 6-1-1306(1)(b)"),
+    "us_ct": _plain("Conn. Gen. Stat. 42-518(a)(1)"),
+    "qc_law25": _plain("Québec private sector Act, s. 27"),
+}
+
+WITHHELD_NOTE = Note(
+    "We hold data of these kinds about you, but do not show their values, because disclosing "
+    "them would put you at risk (identity theft, account takeover). Each value appears as "
+    f"“{WITHHELD_VALUE}”.",
+    WITHHELD_CITATION,
+)
+
+
+def access_letter(regime_key: str) -> Letter:
+    """The access letter for a regime; an unknown one gets the plain letter."""
+    return ACCESS_LETTERS.get(regime_key) or _plain("the applicable law")
