@@ -7,4 +7,4 @@ from flask import Blueprint
 bp = Blueprint("auditor", __name__, url_prefix="/audit")
 
 # Routes in other modules register on `bp` when imported.
-from dsar.auditor import evidence_views, metrics_views  # noqa: E402, F401
+from dsar.auditor import chain_views, evidence_views, metrics_views  # noqa: E402, F401

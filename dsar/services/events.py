@@ -1,4 +1,4 @@
-"""Append a step to a request's history."""
+"""Append a step to a request's history (chained into the audit log when committed)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,12 @@ def record(
     after: str = "",
     detail: dict[str, Any] | None = None,
 ) -> Event:
-    """Add an event to the session (the caller commits); `detail` must hold no personal data."""
+    """Add an event to the session (the caller commits); `detail` must hold no personal data.
+
+    The event gets its place in the hash chain (seq, prev_hash, hash) when the session
+    commits (see dsar.services.audit); until then those fields are empty. Never edit an
+    event after its commit: `flask dsar audit-verify` would report it as tampered with.
+    """
     event = Event(
         request=request,
         action=action,
