@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from dsar.extensions import db
 from dsar.models import Request, RequestStatus, Role, TaskStatus
-from tests.conftest import link_in
+from tests.conftest import body_of, link_in
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.browser"]
@@ -118,8 +118,8 @@ def test_person_submits_access_request_confirms_email_and_downloads_answer(
     ).to_be_visible()
 
     # No reload from here on: the page polls for progress and reloads itself when done.
-    download = page.get_by_role("link", name="Download the answer (PDF)")
-    expect(download).to_be_visible(timeout=WORK_TIMEOUT_MS)
+    send_code = page.get_by_role("button", name="Email me a download code")
+    expect(send_code).to_be_visible(timeout=WORK_TIMEOUT_MS)
     expect(page.locator("#status-words")).to_have_text("Completed: your answer is ready")
     expect(page.locator("#progress-count")).to_have_text("5 of 5 done")
     rows = page.locator("#system-rows tr")
@@ -128,8 +128,17 @@ def test_person_submits_access_request_confirms_email_and_downloads_answer(
         expect(rows.filter(has_text=name).locator("td").nth(1)).to_have_text("Done")
     page.screenshot(path=tmp_path / "status.png", full_page=True)
 
+    # The tracking link alone opens nothing: Jane enters the code we email her.
+    send_code.click()
+    expect(page.get_by_role("heading", name="Enter your download code")).to_be_visible()
+    [code_mail] = [m for m in outbox() if m["Subject"].startswith("Your download code")]
+    code = re.search(r"^\s+(\d{8})\s*$", body_of(code_mail), re.MULTILINE)
+    assert code, body_of(code_mail)
+    page.get_by_label("Download code").fill(code.group(1))
+    page.get_by_role("button", name="Download my files").click()
+    expect(page.get_by_role("heading", name="Your files")).to_be_visible()
     with page.expect_download() as info:
-        download.click()
+        page.get_by_role("link", name="Your answer (PDF)").click()
     saved = tmp_path / info.value.suggested_filename
     info.value.save_as(saved)
     assert saved.name == f"{req.reference}.pdf"
@@ -166,7 +175,7 @@ def test_opt_out_takes_one_form_and_no_email_confirmation(
     expect(page.locator("#status-words")).to_have_text(
         "Completed: your answer is ready", timeout=WORK_TIMEOUT_MS
     )
-    expect(page.get_by_role("link", name="Download the answer (PDF)")).to_be_visible()
+    expect(page.get_by_role("button", name="Email me a download code")).to_be_visible()
     expect(page.get_by_role("heading", name="Confirm your email address")).to_have_count(0)
     assert the_request().status is RequestStatus.COMPLETED
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from dsar.extensions import db
 from dsar.models import Document, Event, Request, RequestStatus, Task, TaskStatus
-from tests.conftest import api_headers, csrf_token, link_in, staff_post
+from tests.conftest import api_headers, csrf_token, download_answer, link_in, staff_post
 
 pytestmark = pytest.mark.slow
 
@@ -83,20 +83,17 @@ def test_access_request_through_the_portal_returns_a_pdf_with_every_system(
     assert {t.system.key for t in req.tasks} == set(demo_systems)
     assert all(t.status is TaskStatus.SUCCEEDED and t.found_count > 0 for t in req.tasks)
     page = client.get(status_path).get_data(as_text=True)
-    assert "Download the answer (PDF)" in page
+    assert "Email me a download code" in page
     assert req.due_on.strftime("%-d %B %Y") in page
-    with client.get(f"{status_path}/response.pdf") as resp:
-        assert resp.status_code == 200
-        assert resp.headers["Content-Type"] == "application/pdf"
-        assert resp.headers["Cache-Control"] == "no-store"
-        text = pdf_text(resp.data)
+    text = pdf_text(download_answer(client, status_path, outbox))  # the emailed-code path
     assert req.reference in text
     for system in ("CRM (contacts)", "Web shop", "Newsletter", "Help desk", "Events guest list"):
         assert system in text
     # A record from each system: CRM company, shop order, newsletter list, ticket, event row.
     for record in (
         "Doe & Partners Ltd",
-        "orders (3 records)",
+        "orders (4 records)",  # 3 on her account, 1 on the old one the CRM links
+        "invoices (4 records)",
         "subscribers (1 record)",
         "tickets (2 records)",
         "events.csv (2 records)",
@@ -142,19 +139,20 @@ def test_deletion_erases_jane_everywhere_and_nobody_else_after_approval(
     login("officer")
     page = client.get(f"/staff/requests/{req.reference}").get_data(as_text=True)
     assert "What approving will erase" in page
-    assert "Web shop (customers and orders) — 4 records" in page
+    assert "Web shop (customers and orders) — 10 records" in page
     page = staff_post(client, req.reference, "approve")
     assert "Approved: the erasure is running in every system." in page
     run_workers(finished)
     req = the_request()
     assert req.status is RequestStatus.COMPLETED
     after = _counts(demo_dir)
-    # Jane had 1 contact, 1 customer with 3 orders, 1 subscription, 1 help desk customer with
-    # 2 tickets and 2 event rows; exactly those are gone.
+    # Jane had 1 contact, 2 shop accounts (her old one found through the CRM's customer id),
+    # 1 subscription, 1 help desk customer with 2 tickets and 2 event rows; exactly those are
+    # gone. Her 4 orders stay, anonymised in place; her 4 invoices are kept for tax law.
     assert {k: before[k] - after[k] for k in before} == {
         "crm": 1,
-        "customers": 1,
-        "orders": 3,
+        "customers": 2,
+        "orders": 0,
         "newsletter": 1,
         "helpdesk": 1,
         "tickets": 2,
@@ -167,7 +165,9 @@ def test_deletion_erases_jane_everywhere_and_nobody_else_after_approval(
     assert _rows(demo_dir / "helpdesk.db", "SELECT id FROM customers WHERE email = ?", jane) == []
     assert jane not in (demo_dir / "events.csv").read_text()
     erased = {t.system.key: t.erased_count for t in req.tasks}
-    assert erased == {"crm": 1, "shop": 4, "newsletter": 1, "helpdesk": 3, "events": 2}
+    assert erased == {"crm": 1, "shop": 6, "newsletter": 1, "helpdesk": 3, "events": 2}
+    kept = {t.system.key: t.retained_count for t in req.tasks}
+    assert kept == {"crm": 0, "shop": 4, "newsletter": 0, "helpdesk": 0, "events": 0}
 
 
 def test_opt_out_needs_no_verification_and_confirms_per_system(

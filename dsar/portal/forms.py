@@ -69,3 +69,37 @@ class RequestForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form: the CSRF token makes the confirmation a deliberate POST."""
+
+
+class GpcForm(FlaskForm):
+    """The one-step opt-out for a Global Privacy Control signal: only what locates the person."""
+
+    email = EmailField(
+        "Your email address",
+        validators=[
+            InputRequired("Enter the email address you use with us."),
+            Length(max=LIMITS["email"], message="That email address is too long."),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+        ],
+    )
+    phone = StringField(
+        "Phone number (optional)",
+        validators=[
+            Optional(),
+            Length(max=LIMITS["phone"], message="Keep the phone number under 40 characters."),
+            Regexp(PHONE_PATTERN, message=PHONE_MESSAGE),
+        ],
+    )
+
+
+class CodeForm(FlaskForm):
+    """The emailed download code; whether it is right is the delivery service's call."""
+
+    code = StringField(
+        "Download code",
+        validators=[
+            InputRequired("Enter the code from our email."),
+            Length(max=20, message="The code has 8 digits."),
+            Regexp(r"^[0-9 -]+$", message="The code is made of digits only."),
+        ],
+    )

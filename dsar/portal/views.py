@@ -4,24 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    send_from_directory,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from dsar import deadlines, rules, transitions
 from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import limiter
 from dsar.models import FINAL_TASK_STATUSES, Request, RequestKind, RequestStatus, TaskStatus
-from dsar.portal.forms import ConfirmForm, RequestForm
+from dsar.portal.forms import ConfirmForm, GpcForm, RequestForm
 from dsar.rules import Unit
-from dsar.services import downloads, intake
+from dsar.services import delivery, intake
 
 bp = Blueprint("portal", __name__)
 
@@ -105,15 +96,50 @@ def _progress(req: Request) -> dict[str, Any]:
         "total": len(tasks),
         "tasks": tasks,
         "has_response": any(d.kind == "response" for d in req.documents),
+        "delivery": delivery.state(req),
         "working": req.status in transitions.OPEN_STATUSES,
     }
+
+
+def gpc_signal() -> bool:
+    """Whether the browser sent a Global Privacy Control signal; only `Sec-GPC: 1` is one."""
+    return request.headers.get("Sec-GPC", "").strip() == "1"
+
+
+def _gpc_form() -> GpcForm | None:
+    return GpcForm(prefix="gpc") if gpc_signal() else None
 
 
 @bp.get("/")
 def home() -> str:
     return render_template(
-        "portal/home.html", regimes=rules.REGIMES.values(), labels=rules.KIND_LABELS
+        "portal/home.html",
+        regimes=rules.REGIMES.values(),
+        labels=rules.KIND_LABELS,
+        gpc_form=_gpc_form(),
     )
+
+
+@bp.post("/gpc")
+@limiter.limit("20 per hour")
+def gpc_opt_out() -> Any:
+    """File the one-step opt-out a GPC signal asks for: no verification may be required."""
+    if not gpc_signal():
+        abort(
+            400,
+            "Your browser did not send a Global Privacy Control signal with this form, so "
+            "nothing was saved. To opt out, use the request form.",
+        )
+    form = GpcForm(prefix="gpc")
+    if form.validate_on_submit():
+        try:
+            receipt = intake.submit_gpc_opt_out(email=form.email.data, phone=form.phone.data or "")
+        except IntakeRefused as exc:
+            form.email.errors.append(exc.message)
+        else:
+            flash("submitted", "receipt")
+            return redirect(url_for("portal.status", token=receipt.tracking_token))
+    return render_template("portal/gpc.html", gpc_form=form), 422
 
 
 @bp.route("/request", methods=["GET", "POST"])
@@ -140,7 +166,7 @@ def new_request() -> Any:
             flash("submitted", "receipt")
             return redirect(url_for("portal.status", token=receipt.tracking_token))
     status = 422 if form.errors else 200
-    return render_template("portal/request_form.html", form=form), status
+    return render_template("portal/request_form.html", form=form, gpc_form=_gpc_form()), status
 
 
 @bp.get("/r/<token>")
@@ -155,6 +181,9 @@ def status(token: str) -> str:
         kind_label=rules.KIND_LABELS[req.kind],
         progress=_progress(req),
         why=why_this_date(req),
+        delivery_state=delivery.state(req),
+        granted=delivery_views.granted(req),
+        send_form=ConfirmForm(),
     )
 
 
@@ -177,25 +206,12 @@ def verify(token: str, code: str) -> Any:
     return render_template("portal/verify.html", req=req, form=form, token=token)
 
 
-@bp.get("/r/<token>/response.pdf")
-def response_pdf(token: str) -> Any:
-    req = _request_or_404(token)
-    doc = next((d for d in reversed(req.documents) if d.kind == "response"), None)
-    if doc is None:
-        abort(404, "Your answer is not ready yet. This page will offer it when it is.")
-    downloads.record_download(doc, channel="person")
-    return send_from_directory(
-        current_app.config["DSAR_DOCUMENTS_DIR"],
-        doc.filename,
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=f"{req.reference}.pdf",
-        max_age=0,
-    )
-
-
 @bp.after_request
 def no_store(response: Any) -> Any:
     """Tracking pages and answers hold personal data: no browser or proxy may keep a copy."""
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# The answer's delivery (download codes, grants, files) registers on `bp` when imported.
+from dsar.portal import delivery_views  # noqa: E402

@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from flask import current_app
+
 from dsar.extensions import db
 from dsar.models import Document, DocumentDownload
 from dsar.services.events import record
+
+# How each kind of answer file is served: media type and the suffix of the name it gets.
+MEDIA_TYPES = {".pdf": "application/pdf", ".json": "application/json", ".csv": "text/csv"}
+
+
+def path_of(doc: Document) -> Path:
+    return Path(current_app.config["DSAR_DOCUMENTS_DIR"]) / doc.filename
+
+
+def is_purged(doc: Document) -> bool:
+    """A document whose file is gone was purged under the retention policy (the row stays)."""
+    return not path_of(doc).is_file()
+
+
+def media_type(doc: Document) -> str:
+    return MEDIA_TYPES.get(Path(doc.filename).suffix, "application/octet-stream")
 
 
 def record_download(
@@ -18,6 +38,6 @@ def record_download(
         doc.request,
         "document_downloaded",
         actor=who,
-        detail={"document_id": doc.id, "kind": doc.kind, "channel": channel},
+        detail={"document_id": doc.id, "kind": doc.kind, "sha256": doc.sha256, "channel": channel},
     )
     db.session.commit()

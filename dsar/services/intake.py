@@ -13,7 +13,7 @@ from dsar import mail, transitions
 from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import db
 from dsar.models import ApiKey, Request, RequestKind, RequestStatus, utcnow
-from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES, Verification
+from dsar.rules import GPC_CITATION, GPC_REGIME, KIND_LABELS, OFFERED_KINDS, REGIMES, Verification
 from dsar.services import clock, decisions, processing
 from dsar.services.events import record
 from dsar.tokens import digest, new_token
@@ -75,10 +75,17 @@ def submit(
     channel: str,
     api_key: ApiKey | None = None,
     identity_verified: bool = False,
+    gpc: bool = False,
     now: datetime | None = None,
 ) -> Receipt:
-    """Store a new request with its due dates, then verify or start it."""
+    """Store a new request with its due dates, then verify or start it.
+
+    `gpc`: the request came with a Global Privacy Control signal; it must be an opt-out, and
+    no verification may be asked for (11 CCR 7025, 7026(d)).
+    """
     kind = check_allowed(sub.regime, sub.kind)
+    if gpc and kind is not RequestKind.OPT_OUT:
+        raise IntakeRefused("A Global Privacy Control signal is an opt-out request.", field="kind")
     received_at = now or utcnow()
     tracking = new_token()
     req = Request(
@@ -94,6 +101,7 @@ def submit(
         details=sub.details.strip(),
         received_at=received_at,
         api_key_id=api_key.id if api_key else None,
+        gpc=gpc,
     )
     clock.recompute(req)
     db.session.add(req)
@@ -107,6 +115,9 @@ def submit(
         after=RequestStatus.RECEIVED,
         detail={"kind": kind.value, "regime": sub.regime, "channel": channel},
     )
+    if gpc:
+        detail = {"header": "Sec-GPC", "value": "1", "citation": GPC_CITATION}
+        record(req, "gpc_signal", actor=actor, detail=detail)
     earlier = decisions.find_possible_duplicate(req)
     if earlier is not None:
         # Flagged for the officer only: verification is never skipped because of it.
@@ -115,12 +126,26 @@ def submit(
     if identity_verified and api_key is not None:
         _mark_verified(req, by=f"api-key:{api_key.id}", actor=actor, now=received_at)
         _start(req, tracking)
-    elif REGIMES[sub.regime].verification_for(kind).level is Verification.NONE:
+    elif gpc or REGIMES[sub.regime].verification_for(kind).level is Verification.NONE:
         req.verified_by = "not required"
         _start(req, tracking)
     else:
         _ask_for_verification(req, tracking, now=received_at)
     return Receipt(req, tracking)
+
+
+def submit_gpc_opt_out(
+    *, email: str, phone: str = "", channel: str = "portal", now: datetime | None = None
+) -> Receipt:
+    """File a one-step opt-out of sale and sharing for a browser's Global Privacy Control signal.
+
+    Only what locates the person is taken (email, optional phone): the law forbids asking for
+    more, or for proof of identity, before honouring the signal.
+    """
+    sub = Submission(
+        kind=RequestKind.OPT_OUT.value, regime=GPC_REGIME, name="", email=email, phone=phone
+    )
+    return submit(sub, channel=channel, gpc=True, now=now)
 
 
 def _ask_for_verification(req: Request, tracking: str, *, now: datetime) -> None:

@@ -1,4 +1,5 @@
-// Refresh the status page while the request is open; reload once the status changes.
+// Refresh the status page while the request is open; reload once the status changes, or
+// once the answer can be delivered (the reloaded page then offers the download-code step).
 // A failed check is retried every 5 s; only an invalid link (404) stops the checks.
 (function () {
   "use strict";
@@ -6,6 +7,7 @@
   if (!card || card.dataset.working !== "yes") { return; }
   var url = card.dataset.progressUrl;
   var shown = card.dataset.status;
+  var delivery = card.dataset.delivery;
 
   function render(p) {
     var bar = document.getElementById("progress-bar");
@@ -37,7 +39,10 @@
       })
       .then(function (p) {
         if (!p) { return; }
-        if (p.status !== shown) { window.location.reload(); return; }
+        if (p.status !== shown || (p.delivery && p.delivery !== delivery)) {
+          window.location.reload();
+          return;
+        }
         render(p);
         setTimeout(poll, 1500);
       })

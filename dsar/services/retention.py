@@ -1,0 +1,162 @@
+"""Keep the tool's own copies of personal data no longer than delivery and the law need.
+
+Two steps, run daily by `workers.jobs.purge_expired_data` (and `flask dsar purge`):
+
+- `DSAR_PURGE_DAYS` after a request closed, the located data goes: the records copied into
+  tasks (`result["records"]` and `["identifiers"]`, the dry run's `preview`), and the answer
+  files that carry them (an access request's PDF, JSON and CSV). Counts, receipts, kept-data
+  entries and proof of erasure stay: they hold no personal data and prove what was done. A
+  deletion certificate or opt-out confirmation is the company's proof of what was done, and
+  names only the person, systems and counts: it is kept until the record itself is purged.
+- `DSAR_RECORD_MONTHS` (at least 24, CCPA 11 CCR 7101) after closing, the identity is
+  stripped from the request row, and every remaining file deleted. The accountability record
+  stays: dates, kind, regime, status, outcome, denial reason and the event history.
+
+Document rows are kept with their SHA-256 (the audit chain names them); a file that is gone
+is a purged file (`downloads.is_purged`). Both steps are idempotent.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from dsar import rules, transitions
+from dsar.extensions import db
+from dsar.models import Document, DownloadCode, Request, TaskAction, utcnow
+from dsar.services import downloads
+from dsar.services.events import record
+
+log = logging.getLogger(__name__)
+
+# The located copies of personal data: an access answer's files.
+DATA_KINDS = frozenset({"response", "data_json", "data_csv"})
+# What a task keeps of a person: copies of their records, and the ids systems know them by.
+PURGED_KEYS = ("records", "identifiers")
+REMOVED_NAME = "[removed under retention policy]"
+CLOSED = tuple(s for s in transitions.TRANSITIONS if s not in transitions.OPEN_STATUSES)
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` earlier; the month's last day when it has no such day."""
+    index = moment.year * 12 + moment.month - 1 - months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def run(now: datetime | None = None, *, dry_run: bool = False) -> dict[str, int]:
+    """Purge located data, then identities, of the requests whose time is up; return counts."""
+    now = now or utcnow()
+    config = current_app.config
+    counts = {"requests_data_purged": 0, "tasks_cleared": 0, "files_deleted": 0}
+    counts["records_purged"] = 0
+    data_cutoff = now - timedelta(days=config["DSAR_PURGE_DAYS"])
+    record_cutoff = months_before(now, config["DSAR_RECORD_MONTHS"])
+    for req in _closed_before(data_cutoff, Request.data_purged_at):
+        tasks, files = purge_data(req, now=now, dry_run=dry_run)
+        counts["requests_data_purged"] += 1
+        counts["tasks_cleared"] += tasks
+        counts["files_deleted"] += files
+    for req in _closed_before(record_cutoff, Request.record_purged_at):
+        counts["files_deleted"] += purge_record(req, now=now, dry_run=dry_run)
+        counts["records_purged"] += 1
+    log.info("retention run%s: %s", " (dry run)" if dry_run else "", counts)
+    return counts
+
+
+def _closed_before(cutoff: datetime, purged_at: object) -> list[Request]:
+    query = (
+        select(Request)
+        .where(
+            Request.status.in_(CLOSED),
+            Request.completed_at.is_not(None),
+            Request.completed_at <= cutoff,
+            purged_at.is_(None),  # type: ignore[attr-defined]
+        )
+        .order_by(Request.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def _is_access(req: Request) -> bool:
+    return rules.ACTIONS.get(req.kind) is TaskAction.LOCATE
+
+
+def _delete_files(docs: list[Document], *, dry_run: bool) -> list[int]:
+    deleted = []
+    for doc in docs:
+        if downloads.is_purged(doc):
+            continue
+        if not dry_run:
+            downloads.path_of(doc).unlink(missing_ok=True)
+        deleted.append(doc.id)
+    return deleted
+
+
+def purge_data(req: Request, *, now: datetime, dry_run: bool = False) -> tuple[int, int]:
+    """Remove the located records and an access answer's files; return (tasks, files)."""
+    cleared = 0
+    for task in req.tasks:
+        has_records = any(key in (task.result or {}) for key in PURGED_KEYS)
+        if not (has_records or task.preview is not None):
+            continue
+        cleared += 1
+        if not dry_run:
+            if has_records:
+                task.result = {k: v for k, v in task.result.items() if k not in PURGED_KEYS}
+            task.preview = None
+    docs = [d for d in req.documents if d.kind in DATA_KINDS] if _is_access(req) else []
+    deleted = _delete_files(docs, dry_run=dry_run)
+    if dry_run:
+        return cleared, len(deleted)
+    db.session.execute(delete(DownloadCode).where(DownloadCode.request_id == req.id))
+    req.data_purged_at = now
+    record(
+        req,
+        "data_purged",
+        actor="system",
+        detail={
+            "tasks_cleared": cleared,
+            "documents_deleted": deleted,
+            "days": current_app.config["DSAR_PURGE_DAYS"],
+        },
+    )
+    db.session.commit()
+    return cleared, len(deleted)
+
+
+def purge_record(req: Request, *, now: datetime, dry_run: bool = False) -> int:
+    """Strip the identity from a request kept past its record period; return files deleted.
+
+    The email is emptied, not hashed: duplicate checks look back `DSAR_DUPLICATE_DAYS` (30),
+    far less than the record period, so a keyed hash would serve nothing and would still be
+    pseudonymous personal data.
+    """
+    files = 0
+    docs = list(req.documents)
+    if dry_run:  # the data step of this run already counted the answer's data files
+        docs = [d for d in docs if not (_is_access(req) and d.kind in DATA_KINDS)]
+    elif req.data_purged_at is None:
+        files += purge_data(req, now=now)[1]
+    deleted = _delete_files(docs, dry_run=dry_run)
+    if dry_run:
+        return files + len(deleted)
+    req.name = REMOVED_NAME
+    req.email = ""
+    req.phone = ""
+    req.country = ""
+    req.details = ""
+    req.record_purged_at = now
+    record(
+        req,
+        "record_purged",
+        actor="system",
+        detail={"documents_deleted": deleted, "months": current_app.config["DSAR_RECORD_MONTHS"]},
+    )
+    db.session.commit()
+    return files + len(deleted)
