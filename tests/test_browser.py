@@ -340,7 +340,7 @@ def test_officer_filters_the_queue_approves_a_deletion_after_its_dry_run_and_see
     dry_run = page.locator("#dry-run")
     expect(dry_run.get_by_role("heading", name="What approving will erase")).to_be_visible()
     expect(dry_run.locator("h3", has_text="Web shop")).to_have_text(
-        "Web shop (customers and orders) — 4 records"
+        "Web shop (customers and orders) — 10 records"
     )
     page.screenshot(path=tmp_path / "dry-run.png", full_page=True)
     page.get_by_role("button", name="Approve and erase in every system").click()

@@ -1,7 +1,9 @@
 """`rq worker --worker-class workers.worker.DsarWorker`: jobs run inside a dsar app context.
 
 The app is built once in the parent; each forked work horse drops the inherited database
-connections (they must not be shared across processes) and pushes an app context.
+connections (they must not be shared across processes) and pushes an app context. The jobs
+module (and through it the connectors and WeasyPrint) is imported here, in the parent, so
+that no work horse spends its first half second importing them again.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 from rq import Worker
 from rq.serializers import JSONSerializer
 
+import workers.jobs  # noqa: F401 - imported once, inherited by every work horse
 from dsar import create_app
 from dsar.extensions import db
 
