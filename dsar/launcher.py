@@ -22,7 +22,7 @@ from flask import Flask
 
 from dsar import create_app
 from dsar.config import ROOT
-from dsar.queue import DOCUMENTS, QUEUE_NAMES
+from dsar.queue import DOCUMENTS, QUEUE_NAMES, TASKS
 
 BIN = Path(sys.executable).parent
 
@@ -144,8 +144,10 @@ class Launcher:
         )
 
     def start_workers(self) -> None:
+        # Data systems' jobs wait on other services: warm workers that do not fork per job.
+        tasks = worker_argv(self.env["REDIS_URL"], queues=(TASKS,), worker_class=IN_PROCESS)
         for index in range(self.app.config["DSAR_WORKERS"]):
-            self.spawn(f"worker-{index + 1}", worker_argv(self.env["REDIS_URL"]))
+            self.spawn(f"worker-{index + 1}", tasks)
         # PDFs get a worker of their own, so slow systems never hold up a finished answer.
         self.spawn("documents", worker_argv(self.env["REDIS_URL"], queues=(DOCUMENTS,)))
         self.spawn("cron", cron_argv(self.env["REDIS_URL"]))
@@ -235,15 +237,23 @@ class StartupError(RuntimeError):
     pass
 
 
+FORKING = "workers.worker.DsarWorker"
+IN_PROCESS = "workers.worker.DsarTaskWorker"
+
+
 def worker_argv(
-    redis_url: str, *, burst: bool = False, queues: tuple[str, ...] = QUEUE_NAMES
+    redis_url: str,
+    *,
+    burst: bool = False,
+    queues: tuple[str, ...] = QUEUE_NAMES,
+    worker_class: str = FORKING,
 ) -> list[str]:
     """The `rq worker` command line for dsar's queues (the README gives the same)."""
     argv = [
         str(BIN / "rq"),
         "worker",
         "--worker-class",
-        "workers.worker.DsarWorker",
+        worker_class,
         "--serializer",
         "rq.serializers.JSONSerializer",
         "--with-scheduler",

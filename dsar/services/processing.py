@@ -259,7 +259,8 @@ def run_task(task_id: int, *, last_attempt: bool = False) -> None:
         raise TaskFailed(f"task {task_id}: {message}") from None
     _record_success(task, outcome)
     req = db.session.get(Request, task.request_id)
-    enqueue_pending(req)  # tasks waiting for this one's identifiers may start now
+    if any(t.status is TaskStatus.PENDING for t in req.tasks):
+        enqueue_pending(req)  # tasks waiting for this one's identifiers may start now
     fan_in(task.request_id)
 
 
