@@ -179,3 +179,26 @@ def test_a_bad_concurrency_cap_is_refused_with_its_message(
     with pytest.raises(ConfigFileError, match="max_concurrency' must be a whole number"):
         load(tmp_path, http_system("capped", "http://127.0.0.1:9", "/x", max_concurrency=cap))
     assert systems.all_systems() == []
+
+
+def test_the_reconciler_sends_a_pending_task_nobody_sent(
+    app: Flask,
+    client: FlaskClient,
+    api_key: str,
+    demo_systems: list[str],
+    env: dict[str, str],
+    run_workers: Callable[..., None],
+) -> None:
+    app.config["DSAR_LOST_AFTER"] = 0
+    ref = submit(client, api_key)
+    Redis.from_url(env["REDIS_URL"]).flushdb()
+    # As if the process died between creating the tasks and sending them.
+    for task in request(ref).tasks:
+        if task.status is TaskStatus.QUEUED:
+            task.status, task.job_id = TaskStatus.PENDING, ""
+    db.session.commit()
+
+    counts = reconcile.run()
+    assert counts["started"] == len(demo_systems) - 1  # the shop still waits for the CRM
+    run_workers(settled(ref))
+    assert request(ref).status is RequestStatus.COMPLETED

@@ -77,12 +77,13 @@ def _resend(task: Task, was: TaskStatus, why: str) -> int:
 
 
 def _start_pending(before: datetime) -> int:
-    """Pending tasks of running requests that nobody sent (a crash between commit and send)."""
+    """Pending tasks of running requests (or dry runs) that nobody sent: a crash between a
+    commit and the send."""
     stuck = db.session.scalars(
         select(Request)
         .join(Task)
         .where(
-            Request.status == RequestStatus.IN_PROGRESS,
+            Request.status.in_((RequestStatus.IN_PROGRESS, RequestStatus.AWAITING_APPROVAL)),
             Task.status == TaskStatus.PENDING,
             Request.received_at < before,
         )
