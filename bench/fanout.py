@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FINAL = {"succeeded", "failed", "skipped"}
 sys.path.insert(0, str(ROOT))
 
-from bench.end_to_end import call, free_port  # noqa: E402
+from bench.end_to_end import call, launcher  # noqa: E402
 from tests.vendor import http_system, vendor  # noqa: E402
 
 
@@ -40,60 +37,29 @@ def main() -> None:
     parser.add_argument("--systems", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=1.0)
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="dsar-fanout-"))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
-    env.update(
-        DSAR_INSTANCE_PATH=str(scratch / "instance"),
-        DSAR_PORT=str(port),
-        DSAR_HELPDESK_URL=f"http://127.0.0.1:{free_port()}",
-    )
-    log_path = scratch / "launcher.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dsar.launcher"], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
-    with vendor() as server:
-        try:
-            while b"Press Ctrl-C" not in log_path.read_bytes():
-                if proc.poll() is not None:
-                    sys.exit("launcher exited:\n" + log_path.read_text()[-2000:])
-                time.sleep(0.2)
-            workers = use_slow_systems(env, scratch, server.url, args.systems, args.seconds)
-            key = subprocess.run(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "dsar", "create-api-key"],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.split()[-1]
-            base = f"http://127.0.0.1:{port}/api/v1/requests"
-            totals, fanouts, posts, references = [], [], [], []
-            for i in range(args.requests):
-                body = {
-                    "kind": "opt_out",
-                    "regime": "ccpa",
-                    "name": "Bench Person",
-                    "email": f"bench{i}@example.com",
-                }
-                started = time.perf_counter()
-                ref = call(base, key, body)["reference"]
-                posts.append(time.perf_counter() - started)
-                while True:
-                    shown = call(f"{base}/{ref}", key)
-                    if not fanouts[i:] and all(t["status"] in FINAL for t in shown["tasks"]):
-                        fanouts.append(time.perf_counter() - started)
-                    if shown["status"] == "completed":
-                        break
-                    time.sleep(0.02)
-                totals.append(time.perf_counter() - started)
-                references.append(ref)
-            slowest, spans = task_figures(env, references)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(60)
-            log.close()
+    with vendor() as server, launcher("dsar-fanout-") as (env, base, key):
+        workers = use_slow_systems(env, server.url, args.systems, args.seconds)
+        totals, fanouts, posts, references = [], [], [], []
+        for i in range(args.requests):
+            body = {
+                "kind": "opt_out",
+                "regime": "ccpa",
+                "name": "Bench Person",
+                "email": f"bench{i}@example.com",
+            }
+            started = time.perf_counter()
+            ref = call(base, key, body)["reference"]
+            posts.append(time.perf_counter() - started)
+            while True:
+                shown = call(f"{base}/{ref}", key)
+                if not fanouts[i:] and all(t["status"] in FINAL for t in shown["tasks"]):
+                    fanouts.append(time.perf_counter() - started)
+                if shown["status"] == "completed":
+                    break
+                time.sleep(0.02)
+            totals.append(time.perf_counter() - started)
+            references.append(ref)
+        slowest, spans = task_figures(env, references)
     e2e = statistics.median(totals)
     fanout = statistics.median(fanouts)
     slow = statistics.median(slowest)
@@ -109,13 +75,13 @@ def main() -> None:
     print(f"fanout_ratio {fanout / slow:.2f}")
 
 
-def use_slow_systems(env: dict[str, str], scratch: Path, url: str, count: int, secs: float) -> int:
+def use_slow_systems(env: dict[str, str], url: str, count: int, secs: float) -> int:
     """Disable the demo systems and register `count` vendor systems that take `secs` each."""
     os.environ.update(env)
     from dsar import create_app
     from dsar.services import systems
 
-    path = scratch / "slow.toml"
+    path = Path(env["DSAR_INSTANCE_PATH"]) / "slow.toml"
     path.write_text("".join(http_system(f"slow{i}", url, f"/slow/{secs}") for i in range(count)))
     app = create_app()
     with app.app_context():

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from dsar.connectors import Outcome, connector_for, validate_config
+from dsar.connectors import Outcome, validate_config
 from dsar.exceptions import ConfigFileError, ConnectorError, SystemInvalid
 from dsar.extensions import db
 from dsar.models import DataSystem, SystemKind
@@ -488,17 +487,11 @@ def test_connection(system: DataSystem) -> ConnectionCheck:
     """Run a harmless locate (or read, for a spreadsheet) against the system."""
     if system.kind is SystemKind.MANUAL:
         return ConnectionCheck(False, "Manual systems have no connection to test.", 0.0)
-    from dsar.services.processing import _settings  # the workers' own placeholder values
+    from dsar.services import processing  # the connector exactly as the workers build it
 
     started = time.perf_counter()
     try:
-        connector = connector_for(
-            system.kind,
-            system.config,
-            settings=_settings(),
-            timeout=current_app.config["DSAR_CONNECTOR_TIMEOUT"],
-        )
-        outcome = connector.test()
+        outcome = processing.connector(system).test()
     except ConnectorError as exc:
         ok, message = False, str(exc)
     except Exception as exc:  # a test must answer in words, whatever the connector did
