@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import event
-from werkzeug.exceptions import HTTPException
+from sqlalchemy import event, make_url
+from werkzeug.exceptions import BadRequest, HTTPException, default_exceptions
+from werkzeug.routing import IntegerConverter
 
 from dsar import config as settings
-from dsar import queue, rules
+from dsar import inputs, logs, queue, rules
 from dsar.config import ROOT
 from dsar.extensions import csrf, db, limiter, login_manager, migrate, rest_api, talisman
 
@@ -38,6 +40,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(settings.from_env(instance=Path(app.instance_path)))
     app.config.update(config or {})
+    app.url_map.converters["int"] = RowId
+    _private_files(app)
     rules.configure(app.config)
     _init_extensions(app)
     _register_blueprints(app)
@@ -48,10 +52,47 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _instance_path() -> Path:
-    import os
+class RowId(IntegerConverter):
+    """`<int:...>` in our routes names a row: past a 64-bit id it is no row (404), never a
+    number the database cannot compare."""
 
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", inputs.MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _instance_path() -> Path:
     return Path(os.environ.get("DSAR_INSTANCE_PATH") or ROOT / "instance").resolve()
+
+
+def _private_files(app: Flask) -> None:
+    """Only the service's own user may read what dsar writes: requests, answers, emails.
+
+    New files get mode 0600 and folders 0700 (the umask); the instance, outbox and documents
+    folders and a SQLite database made before this existed are put right once, the first
+    time a process starts with a folder still open to others.
+    """
+    os.umask(0o077)
+    cfg = app.config
+    folders = [Path(app.instance_path), Path(cfg["DSAR_DOCUMENTS_DIR"])]
+    if not cfg["DSAR_SMTP_URL"]:
+        folders.append(Path(cfg["DSAR_OUTBOX_DIR"]))
+    for folder in folders:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if folder.stat().st_mode & 0o077:
+            folder.chmod(0o700)
+            for path in folder.iterdir():
+                if path.is_file() and not path.is_symlink():
+                    path.chmod(0o600)
+    url = make_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        database = Path(url.database)
+        database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Made here, empty (a valid SQLite file), so that it is never readable by others.
+        os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
+        for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+            if path.exists() and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -65,8 +106,11 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    # Never print a statement's parameters (names, emails) in an error or a log line.
+    options = {"hide_parameters": True, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+        options.setdefault("connect_args", {"timeout": 30})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():
         # dsar's own database only: the data systems' SQLite files are the owners' business.
@@ -107,6 +151,7 @@ def _init_logging() -> None:
     if not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logs.install(handler)  # a database error's message may quote a value: withheld
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
@@ -130,7 +175,21 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(api_blp)
 
 
+def _refuse_broken_urls() -> None:
+    """A NUL byte or broken character in the path or query string is no address of ours:
+    refuse it before any view passes it to the database (PostgreSQL rejects NUL)."""
+    for value in (request.path, *request.args.keys(), *request.args.values()):
+        if inputs.problem(value) is not None:
+            raise BadRequest("This address holds characters that no page of ours uses.")
+
+
 def _register_errors(app: Flask) -> None:
+    app.before_request(_refuse_broken_urls)
+
+    @app.errorhandler(inputs.InputRefused)
+    def input_refused(exc: inputs.InputRefused) -> Any:
+        return http_error(default_exceptions[exc.status](description=exc.message))
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:
         exc.description = (

@@ -6,6 +6,7 @@ import json
 import secrets
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
@@ -13,8 +14,8 @@ from flask.cli import AppGroup
 
 from dsar import deadlines, rules
 from dsar.exceptions import ConfigFileError
-from dsar.models import RequestKind, Role
-from dsar.services import accounts, systems
+from dsar.models import ApiKey, RequestKind, Role
+from dsar.services import accounts, api_keys, systems
 
 group = AppGroup("dsar", help="dsar administration.")
 
@@ -47,13 +48,84 @@ def create_user(email: str, role: str, password: str) -> None:
         click.echo(f"Password (shown once): {password}")
 
 
+def _scope_option(default: tuple[str, ...]) -> Any:
+    return click.option(
+        "--scope",
+        "scopes",
+        multiple=True,
+        default=default,
+        show_default=True,
+        type=click.Choice(list(api_keys.SCOPES)),
+        help="What the key may do; repeat for several. "
+        + "; ".join(f"{name}: {words}" for name, words in api_keys.SCOPES.items()),
+    )
+
+
+def _key(key_id: int) -> ApiKey:
+    try:
+        return api_keys.get(key_id)
+    except api_keys.ApiKeyError as exc:
+        raise click.BadParameter(str(exc), param_hint="KEY_ID") from None
+
+
 @group.command("create-api-key")
 @click.option("--name", default="integration", help="Who or what the key is for.")
-def create_api_key(name: str) -> None:
+@_scope_option(api_keys.DEFAULT_SCOPES)
+def create_api_key(name: str, scopes: tuple[str, ...]) -> None:
     """Create an API key; the key is printed alone on the last line, once."""
-    key, secret = accounts.create_api_key(name)
-    click.echo(f"API key #{key.id} ({key.name}) created. Store it now; it is not shown again:")
+    key, secret = api_keys.create(name, scopes=scopes)
+    click.echo(
+        f"API key #{key.id} ({key.name}) created with scopes {', '.join(key.scopes)}. "
+        "Store it now; it is not shown again:"
+    )
     click.echo(secret)
+
+
+@group.command("list-api-keys")
+def list_api_keys() -> None:
+    """List the API keys: id, name, prefix, scopes, last use, and whether revoked."""
+    for key in api_keys.listed():
+        used = f"{key.last_used_at:%Y-%m-%d %H:%M} UTC" if key.last_used_at else "never"
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        click.echo(
+            f"#{key.id}\t{key.name}\tdsar_{key.prefix}_…\t{','.join(key.scopes)}\t"
+            f"last used {used}\t{state}"
+        )
+
+
+@group.command("rotate-api-key")
+@click.argument("key_id", type=click.IntRange(min=1, max=2**63 - 1))
+def rotate_api_key(key_id: int) -> None:
+    """Give a key a new secret (printed alone on the last line); the old one stops at once."""
+    key = _key(key_id)
+    try:
+        secret = api_keys.rotate(key, actor="cli")
+    except api_keys.ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"API key #{key.id} ({key.name}) rotated; the old secret no longer works:")
+    click.echo(secret)
+
+
+@group.command("revoke-api-key")
+@click.argument("key_id", type=click.IntRange(min=1, max=2**63 - 1))
+def revoke_api_key(key_id: int) -> None:
+    """Stop a key for good."""
+    key = _key(key_id)
+    api_keys.revoke(key, actor="cli")
+    click.echo(f"API key #{key.id} ({key.name}) is revoked.")
+
+
+@group.command("set-api-key-scopes")
+@click.argument("key_id", type=click.IntRange(min=1, max=2**63 - 1))
+@_scope_option(())
+def set_api_key_scopes(key_id: int, scopes: tuple[str, ...]) -> None:
+    """Replace what a key may do, e.g. --scope requests:create --scope answers:download."""
+    key = _key(key_id)
+    try:
+        api_keys.set_scopes(key, scopes, actor="cli")
+    except api_keys.ApiKeyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scope") from None
+    click.echo(f"API key #{key.id} ({key.name}) may now: {', '.join(key.scopes)}.")
 
 
 @group.command("load-systems")
@@ -120,14 +192,51 @@ def _iso(day: date | None) -> str | None:
 
 
 @group.command("audit-verify")
-def audit_verify() -> None:
-    """Check the hash chain of every event; exit 1 and name the first broken event if not."""
-    from dsar.services import audit
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A signed checkpoint file to check the chain against (default: the newest one in "
+    "DSAR_AUDIT_DIR, if any).",
+)
+def audit_verify(checkpoint_file: Path | None) -> None:
+    """Check the hash chain of every event, then against a checkpoint kept outside the
+    database; exit 1 and name the first broken event if either fails."""
+    from flask import current_app
 
-    result = audit.verify()
-    click.echo(result.message)
-    if not result.ok:
+    from dsar.services import audit_checks, checkpoints
+
+    checkpoint = None
+    if checkpoint_file is not None:
+        try:
+            checkpoint = checkpoints.read(checkpoint_file)
+        except checkpoints.CheckpointInvalid as exc:
+            message = f"{checkpoint_file} is not a dsar audit checkpoint: {exc}"
+            raise click.BadParameter(message, param_hint="--checkpoint") from None
+    verdict = audit_checks.check(
+        checkpoint=checkpoint,
+        source=str(checkpoint_file or ""),
+        folder=current_app.config["DSAR_AUDIT_DIR"],
+    )
+    for line in verdict.lines:
+        click.echo(line)
+    if not verdict.ok:
         raise SystemExit(1)
+
+
+@group.command("audit-checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain's head now and keep it in DSAR_AUDIT_DIR; print where."""
+    from dsar.services import checkpoints
+
+    try:
+        checkpoint, path = checkpoints.write()
+    except checkpoints.CheckpointError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Checkpoint of seq {checkpoint.seq} (hash {checkpoint.hash}, {checkpoint.written}) "
+        f"written to {path} and {path.parent / checkpoints.LATEST}."
+    )
 
 
 @group.command("demo")

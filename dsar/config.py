@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
+
 ROOT = Path(__file__).resolve().parent.parent
+AUDIT_KEY_MIN = 32  # characters: a short audit key could be guessed from the hashes
 
 
 class ConfigError(RuntimeError):
@@ -42,6 +45,15 @@ def _intervals(env: Mapping[str, str], name: str, default: str) -> list[int]:
     if not values or min(values) < 0:
         raise ConfigError(f"{name} must list at least one non-negative number of seconds")
     return values
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = (env.get(name) or default).strip()
+    try:
+        parse_many(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a rate like '600 per minute', got {raw!r}") from exc
+    return raw
 
 
 def database_url(raw: str) -> str:
@@ -76,6 +88,16 @@ def _secret_key(env: Mapping[str, str], instance: Path, production: bool) -> str
     return key
 
 
+def _audit_key(env: Mapping[str, str]) -> str:
+    key = env.get("DSAR_AUDIT_KEY", "")
+    if key and len(key) < AUDIT_KEY_MIN:
+        raise ConfigError(
+            f"DSAR_AUDIT_KEY must be at least {AUDIT_KEY_MIN} characters (got {len(key)}); "
+            'make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
+    return key
+
+
 def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[str, Any]:
     """Build the Flask config mapping from environment variables."""
     env = os.environ if env is None else env
@@ -100,6 +122,9 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         "DSAR_EMBEDDED_REDIS": not env.get("REDIS_URL"),
         "RATELIMIT_STORAGE_URI": env.get("DSAR_RATELIMIT_STORAGE") or limiter_storage(redis_url),
         "RATELIMIT_ENABLED": env.get("DSAR_RATELIMIT", "on") != "off",
+        "RATELIMIT_HEADERS_ENABLED": True,  # Retry-After with every 429
+        # Calls per API key (a flask-limiter rate such as "600 per minute").
+        "DSAR_API_RATE_LIMIT": _rate(env, "DSAR_API_RATE_LIMIT", "600 per minute"),
         "DSAR_PORT": port,
         "DSAR_BASE_URL": (env.get("DSAR_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         "DSAR_TIMEZONE": tz_name,
@@ -133,6 +158,15 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         # Key of the keyed hash that pseudonymises erased values (defaults to one derived
         # from SECRET_KEY; set it to keep pseudonyms stable across key rotations).
         "DSAR_PSEUDONYM_KEY": env.get("DSAR_PSEUDONYM_KEY", ""),
+        # Key of the audit chain's HMACs, kept out of the database so that someone who can
+        # only write the database cannot recompute a hash. When unset, dsar.services.audit
+        # derives it from SECRET_KEY; set it to keep the chain verifiable across SECRET_KEY
+        # rotations (a chain only verifies with the key it was written with).
+        "DSAR_AUDIT_KEY": _audit_key(env),
+        # Signed checkpoints of the chain's head, written every DSAR_CHECKPOINT_INTERVAL
+        # seconds: keep the folder (or a copy) where the database's users cannot write.
+        "DSAR_AUDIT_DIR": Path(env.get("DSAR_AUDIT_DIR") or instance / "audit"),
+        "DSAR_CHECKPOINT_INTERVAL": _int(env, "DSAR_CHECKPOINT_INTERVAL", 300, minimum=10),
         # Systems with no API: days the owner has before the officer is told, and reminders.
         "DSAR_MANUAL_DAYS": _int(env, "DSAR_MANUAL_DAYS", 7, minimum=1),
         "DSAR_MANUAL_REMINDER_DAYS": _intervals(env, "DSAR_MANUAL_REMINDER_DAYS", "2,5"),

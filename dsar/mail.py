@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
 import uuid
 from email.message import EmailMessage
@@ -14,6 +15,9 @@ from urllib.parse import unquote, urlsplit
 from flask import current_app, render_template
 
 log = logging.getLogger(__name__)
+
+
+_LINK_WORDS = {"link": "verification link", "task_link": "system owner's task link"}
 
 
 class MailError(Exception):
@@ -34,10 +38,12 @@ def _message(to: str, subject: str, body: str) -> EmailMessage:
 
 def _write_outbox(msg: EmailMessage) -> Path:
     folder: Path = current_app.config["DSAR_OUTBOX_DIR"]
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}.eml"
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(bytes(msg))
+    # Names, links and codes: readable by the service's user alone, whatever the umask.
+    with os.fdopen(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb") as fh:
+        fh.write(bytes(msg))
     tmp.rename(path)
     return path
 
@@ -68,6 +74,9 @@ def send(*, to: str, subject: str, template: str, request_id: int | None, **cont
         return
     path = _write_outbox(msg)
     log.info("mail %s written to %s for request %s", template, path, request_id)
-    if "link" in context:
-        # Development only: the outbox is a folder on this machine, so the link may be shown.
-        log.info("verification link for request %s: %s", request_id, context["link"])
+    if current_app.config["DSAR_ENV"] == "development":
+        # On a developer's machine the outbox is a local folder: showing the link saves
+        # opening the file. Anywhere else a link is a credential and stays out of logs.
+        for name in ("link", "task_link"):
+            if name in context:
+                log.info("%s for request %s: %s", _LINK_WORDS[name], request_id, context[name])

@@ -122,14 +122,21 @@ class User(UserMixin, db.Model):
 
 
 class ApiKey(db.Model):
+    """An integrator's key: only the SHA-256 of its secret is kept, and what it may do is its
+    `scopes` (see dsar.services.api_keys.SCOPES); rotating keeps the id, so the key still
+    reads the requests it created."""
+
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Written at most once a minute per key (see find_api_key): not a write per call.
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -268,8 +275,9 @@ class Task(db.Model):
 class Event(db.Model):
     """One step in a request's history; carries ids and states, never personal data.
 
-    Events form a hash chain: `hash` is SHA-256 over the canonical JSON of the event and the
-    previous event's hash, in `seq` order (see dsar.services.audit).
+    Events form a hash chain: `hash` is an HMAC-SHA256 (under the audit key, which is not in
+    the database) over the canonical JSON of the event and the previous event's hash, in `seq`
+    order (see dsar.services.audit).
     """
 
     __tablename__ = "events"
@@ -290,13 +298,18 @@ class Event(db.Model):
 
 
 class AuditHead(db.Model):
-    """The chain's head, one row: updating it first serialises every writer of the chain."""
+    """The chain's head, one row: updating it first serialises every writer of the chain.
+
+    `key_id` names the audit key the chain is written with (an HMAC of a fixed label, never
+    the key), so that a check run with another key says so rather than "edited".
+    """
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(default=0)
     hash: Mapped[str] = mapped_column(String(64), default="")
+    key_id: Mapped[str] = mapped_column(String(16), default="")
 
 
 class DownloadCode(db.Model):

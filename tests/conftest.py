@@ -232,8 +232,10 @@ def run_workers(env: dict[str, str], app: Flask) -> Callable[..., None]:
     """Run real `rq worker --burst` processes, again and again, until `done()` or timeout.
 
     Burst workers stop when the queues are empty; retries wait in RQ's scheduled registry, so
-    a fresh round of workers picks them up once they are due.
+    a fresh round of workers picks them up once they are due. What the workers logged is
+    kept in `run.logs` (one string per process).
     """
+    logs: list[str] = []
 
     def run(done: Callable[[], bool], *, workers: int = 2, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -255,19 +257,22 @@ def run_workers(env: dict[str, str], app: Flask) -> Callable[..., None]:
             ]
             for proc in procs:
                 _, err = proc.communicate(timeout=max(5, deadline - time.monotonic()))
+                logs.append(err.decode(errors="replace"))
                 assert proc.returncode == 0, err.decode()[-2000:]
             db.session.remove()
             if not done():
                 time.sleep(0.5)
 
+    run.logs = logs  # type: ignore[attr-defined]
     return run
 
 
 @pytest.fixture
 def api_key(app: Flask) -> str:
-    from dsar.services.accounts import create_api_key
+    """A key with every scope: an integration that creates, vouches, reads and downloads."""
+    from dsar.services import api_keys
 
-    return create_api_key("tests")[1]
+    return api_keys.create("tests", scopes=api_keys.SCOPES)[1]
 
 
 def api_headers(key: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from dsar.models import (
 )
 from dsar.rules import letters
 from dsar.services import intake
-from dsar.services.accounts import create_api_key
+from dsar.services.api_keys import create as create_api_key
 
 WITHHELD = letters.WITHHELD_VALUE
 

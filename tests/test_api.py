@@ -68,7 +68,8 @@ def test_vouched_identity_is_recorded_with_the_key(
     [
         ({}, "email", "Missing data for required field."),
         ({**BODY, "email": "nope"}, "email", "Not a valid email address."),
-        ({**BODY, "name": ""}, "name", "Length must be between 1 and 200."),
+        ({**BODY, "name": ""}, "name", "Give the person's name; it cannot be blank."),
+        ({**BODY, "name": "   "}, "name", "Give the person's name; it cannot be blank."),
         ({**BODY, "name": "x" * 201}, "name", "Length must be between 1 and 200."),
         ({**BODY, "details": "x" * 5001}, "details", "Longer than maximum length 5000."),
         ({**BODY, "regime": "mars"}, "regime", "Must be one of"),

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from dsar.extensions import db
 from dsar.models import Event, Request
 from dsar.services import intake, processing
-from dsar.services.accounts import create_api_key
+from dsar.services.api_keys import create as create_api_key
 from tests.conftest import csrf_token
 
 ROLES = ("anonymous", "auditor", "officer", "admin")
@@ -70,10 +70,17 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("staff.enable_system", "POST"): ADMIN_POST,
     ("staff.check_connection", "POST"): ACTORS,
     ("auditor.chain", "GET"): ANY_STAFF,
+    ("auditor.chain_checkpoint", "GET"): ANY_STAFF,
     ("auditor.metrics_page", "GET"): ANY_STAFF,
     ("auditor.metrics_csv", "GET"): ANY_STAFF,
     ("auditor.metrics_pdf", "GET"): ANY_STAFF,
     ("staff.bulk", "POST"): ACTORS,
+    ("staff.api_keys_page", "GET"): ADMIN_PAGE,
+    ("staff.create_api_key", "POST"): ADMIN_POST,  # empty form: 422, no key made
+    ("staff.api_key_scopes", "POST"): ADMIN_POST,
+    ("staff.revoke_api_key", "POST"): ADMIN_POST,
+    # The matrix runs in name order: the key is revoked by then, and rotating is refused.
+    ("staff.rotate_api_key", "POST"): ADMIN_POST,
     **{
         (f"staff.{name}", "POST"): ACTORS
         for name in (
@@ -143,6 +150,7 @@ def world(app: Flask, demo_systems: list[str]) -> dict[str, str]:
         "task_id": str(done.request.tasks[0].id),
         "document_id": str(done.request.documents[0].id),
         "key": "crm",
+        "key_id": str(key.id),
     }
 
 
@@ -157,6 +165,7 @@ def url_for_rule(app: Flask, endpoint: str, world: dict[str, str]) -> str:
         "task_id": world["task_id"],
         "document_id": world["document_id"],
         "key": world["key"],
+        "key_id": world["key_id"],
         "filename": "css/app.css",
     }
     return rule.build({k: values[k] for k in rule.arguments})[1]

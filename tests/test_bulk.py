@@ -11,7 +11,7 @@ from sqlalchemy import select
 from dsar.extensions import db
 from dsar.models import Request, RequestStatus, TaskStatus
 from dsar.services import intake
-from dsar.services.accounts import create_api_key
+from dsar.services.api_keys import create as create_api_key
 from tests.conftest import body_of, csrf_token
 
 S = RequestStatus

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from dsar.exceptions import ClockRefused
 from dsar.extensions import db
 from dsar.models import ApiKey, Event, Request, RequestStatus, Role, User
-from dsar.services import accounts, clock, intake, reminders
+from dsar.services import accounts, api_keys, clock, intake, reminders
 from tests.conftest import api_headers, body_of, csrf_token
 from tests.conftest import sign_in as conftest_sign_in
 
@@ -29,7 +29,7 @@ def at(day: str, hour: int = 9) -> datetime:
 
 @pytest.fixture
 def key(app: Flask, api_key: str) -> ApiKey:
-    found = accounts.find_api_key(api_key)
+    found = api_keys.find(api_key)
     assert found is not None
     return found
 

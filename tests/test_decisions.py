@@ -23,7 +23,8 @@ from dsar.models import (
     User,
 )
 from dsar.services import decisions, intake
-from dsar.services.accounts import create_api_key, create_user
+from dsar.services.accounts import create_user
+from dsar.services.api_keys import create as create_api_key
 from tests.conftest import body_of, csrf_token, staff_post
 
 S = RequestStatus

@@ -24,7 +24,7 @@ from dsar.models import (
     RequestStatus,
 )
 from dsar.services import intake
-from dsar.services.accounts import create_api_key
+from dsar.services.api_keys import create as create_api_key
 from tests.conftest import body_of, csrf_token, download_answer
 
 JANE = {"name": "Jane Doe", "email": "jane.doe@example.com"}

@@ -27,7 +27,7 @@ from dsar.documents import AssetFetcher
 from dsar.extensions import db
 from dsar.models import Event, Request
 from dsar.services import decisions, intake
-from dsar.services.accounts import create_api_key
+from dsar.services.api_keys import create as create_api_key
 from dsar.services.events import record
 from tests.test_certificates import complete
 

@@ -29,7 +29,7 @@ from dsar.extensions import db
 from dsar.launcher import FORKING, IN_PROCESS, worker_argv
 from dsar.models import Event, RequestStatus, Task, TaskStatus
 from dsar.services import decisions, intake, processing, reconcile
-from dsar.services.accounts import create_api_key
+from dsar.services.api_keys import create as create_api_key
 from tests.test_engine import load, request, settled, submit
 from tests.vendor import http_system, vendor
 
@@ -259,11 +259,15 @@ def test_sql_injection_payloads_as_identities_find_nothing_and_change_nothing(
 ) -> None:
     before = _snapshot(demo_dir)
     receipt = intake.submit(
-        intake.Submission(kind="deletion", regime="gdpr", name=name, email=email, phone=name),
+        intake.Submission(kind="deletion", regime="gdpr", name=name, email=email),
         channel="api",
         api_key=create_api_key("tests")[0],
         identity_verified=True,
     )
+    # Intake refuses such a phone; a row stored before that check, or by another tool, may
+    # still hold one, and the connectors must treat it as data all the same.
+    receipt.request.phone = name
+    db.session.commit()
     ref = receipt.request.reference
     run_workers(lambda: decisions.dry_run_complete(request(ref)))
     assert all(t.found_count == 0 for t in request(ref).tasks)

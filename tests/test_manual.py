@@ -35,7 +35,7 @@ from dsar.models import (
     TaskStatus,
     utcnow,
 )
-from dsar.services import accounts, decisions, intake, manual, systems
+from dsar.services import accounts, api_keys, decisions, intake, manual, systems
 from tests.conftest import body_of, csrf_token, staff_post
 
 OWNER = "keeper@example.com"
@@ -61,7 +61,7 @@ def archive(contact: str = OWNER, **config: Any) -> DataSystem:
 
 
 def submit(kind: str, regime: str = "gdpr", person: dict[str, str] = ADA) -> Request:
-    key, _ = accounts.create_api_key("tests")
+    key, _ = api_keys.create("tests")
     sub = intake.Submission(kind=kind, regime=regime, **person)
     return intake.submit(sub, channel="api", api_key=key, identity_verified=True).request
 

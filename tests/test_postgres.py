@@ -7,7 +7,9 @@ database, which the `env` fixture hands to the app and to the rq workers as DATA
 from __future__ import annotations
 
 import io
+import logging
 import threading
+import traceback
 from collections.abc import Callable
 
 import pytest
@@ -17,14 +19,16 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
-from sqlalchemy import inspect, select, update
+from sqlalchemy import inspect, select, text, update
+from sqlalchemy.exc import DataError
 
 from dsar.config import ROOT
 from dsar.extensions import db
+from dsar.logs import DatabaseFailure, no_database_values
 from dsar.models import Document, Event, Request, RequestStatus, Task, TaskStatus
 from dsar.queue import DOCUMENTS, get_queue
 from dsar.services import processing
-from tests.conftest import api_headers
+from tests.conftest import api_headers, csrf_token
 from tests.postgres import pg_database, pg_server  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -158,3 +162,53 @@ def test_concurrent_fan_in_moves_the_request_and_enqueues_compiling_exactly_once
     assert fan_ins[0].status_after == RequestStatus.COMPILING
     assert db.session.get(Request, request_id).status is RequestStatus.COMPILING
     assert documents.job_ids == [f"compile-{request_id}"]
+
+
+@pytest.mark.parametrize("field", ["name", "details", "country"])
+def test_a_nul_byte_is_refused_with_a_message_not_a_database_error(
+    app: Flask, client: FlaskClient, api_key: str, field: str
+) -> None:
+    body = {"kind": "access", "regime": "gdpr", **JANE, field: "Ja\x00ne"}
+    resp = client.post("/api/v1/requests", json=body, headers=api_headers(api_key))
+    assert resp.status_code == 422
+    assert "control characters" in resp.json["errors"]["json"][field][0]
+    form = client.post("/request", data={**body, "csrf_token": csrf_token(client, "/request")})
+    assert form.status_code == 422
+    assert db.session.scalars(select(Request)).all() == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/requests/DSAR%00", "/staff/requests/DSAR%00", "/r/x%00", "/task/x%00"]
+)
+def test_a_nul_byte_in_an_address_is_a_400(
+    app: Flask, client: FlaskClient, api_key: str, path: str
+) -> None:
+    assert client.get(path, headers=api_headers(api_key)).status_code == 400
+
+
+def test_a_database_error_quoting_a_value_is_logged_without_it(app: Flask) -> None:
+    """PostgreSQL's own message quotes the value it refused; the log line must not."""
+    who = "Jane Doe jane.doe@example.com"  # a variable: a traceback shows source lines
+    with pytest.raises(DataError) as failed, db.engine.connect() as conn:
+        conn.execute(text("SELECT CAST(:who AS integer)"), {"who": who})
+    assert "[SQL parameters hidden" in str(failed.value)
+    assert "jane.doe" in str(failed.value)  # the database's own words: why the filter exists
+    handler = logging.getLogger("dsar").handlers[0]
+    record = logging.LogRecord(
+        "dsar", logging.ERROR, __file__, 1, "a request failed", None, failed._excinfo
+    )
+    assert handler.filter(record)
+    line = handler.format(record)
+    assert "jane.doe" not in line and "Jane" not in line
+    assert "InvalidTextRepresentation (SQLSTATE 22P02)" in line
+    assert "SELECT CAST(%(who)s AS integer)" in line
+
+    @no_database_values
+    def job() -> None:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT CAST(:who AS integer)"), {"who": who})
+
+    with pytest.raises(DatabaseFailure) as scrubbed:
+        job()
+    # What RQ logs and keeps in Redis for a failed job: the formatted exception.
+    assert "jane" not in "".join(traceback.format_exception(scrubbed.value)).lower()

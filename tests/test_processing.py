@@ -27,7 +27,7 @@ S = RequestStatus
 
 
 def vouched_request(app: Flask) -> Request:
-    from dsar.services.accounts import create_api_key
+    from dsar.services.api_keys import create as create_api_key
 
     key, _ = create_api_key("tests")
     sub = intake.Submission(

@@ -26,7 +26,7 @@ from dsar.models import (
     TaskStatus,
     User,
 )
-from dsar.services import accounts, intake, reminders
+from dsar.services import accounts, api_keys, intake, reminders
 from tests.conftest import sign_in
 
 OFFICER = ("officer@example.com", "officer-password-1")
@@ -81,7 +81,7 @@ def text(page: str) -> str:
 
 @pytest.fixture
 def key(app: Flask, api_key: str) -> ApiKey:
-    found = accounts.find_api_key(api_key)
+    found = api_keys.find(api_key)
     assert found is not None
     return found
 

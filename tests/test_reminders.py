@@ -28,7 +28,7 @@ from dsar.models import (
     Role,
     User,
 )
-from dsar.services import accounts, clock, intake, reminders
+from dsar.services import accounts, api_keys, clock, intake, reminders
 
 TODAY = date(2026, 3, 2)
 OFFICER = "officer@example.com"
@@ -64,7 +64,7 @@ def test_reminder_key_ignores_the_order_of_the_offsets() -> None:
 
 @pytest.fixture
 def key(app: Flask, api_key: str) -> ApiKey:
-    found = accounts.find_api_key(api_key)
+    found = api_keys.find(api_key)
     assert found is not None
     return found
 

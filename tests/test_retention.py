@@ -16,7 +16,7 @@ from dsar import transitions
 from dsar.extensions import db
 from dsar.models import Document, Event, Request, RequestStatus, Task
 from dsar.services import downloads, intake, retention
-from dsar.services.accounts import create_api_key
+from dsar.services.api_keys import create as create_api_key
 from tests.conftest import download_answer
 
 JANE = {"name": "Jane Doe", "email": "jane.doe@example.com", "phone": "+1 415 555 0100"}

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from dsar.exceptions import ConfigFileError, SystemInvalid
 from dsar.extensions import db
 from dsar.models import DataSystem, Event, Role, SystemKind
-from dsar.services import accounts, intake, systems
+from dsar.services import accounts, api_keys, intake, systems
 from tests.conftest import csrf_token, sign_in
 
 ADMIN = ("admin@example.com", "admin-password-1")
@@ -415,7 +415,7 @@ def test_an_invalid_edit_changes_nothing(
 def test_a_disabled_system_gets_no_tasks_until_enabled_again(
     client: FlaskClient, staff: None, demo_systems: list[str], api_key: str
 ) -> None:
-    key = accounts.find_api_key(api_key)
+    key = api_keys.find(api_key)
     assert key is not None
 
     def systems_of_a_new_request() -> set[str]:

@@ -10,6 +10,7 @@ from dsar import create_app
 from dsar.queue import TASKS
 from workers.jobs import (
     chase_manual_tasks,
+    checkpoint_audit_chain,
     purge_expired_data,
     reconcile_tasks,
     send_deadline_reminders,
@@ -48,4 +49,10 @@ cron.register(
     queue_name=TASKS,
     interval=_config["DSAR_RETENTION_INTERVAL"],
     job_timeout=3600,
+)
+cron.register(
+    checkpoint_audit_chain,
+    queue_name=TASKS,
+    interval=_config["DSAR_CHECKPOINT_INTERVAL"],
+    job_timeout=300,
 )

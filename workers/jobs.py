@@ -1,12 +1,18 @@
-"""Thin RQ jobs: take ids, call one service. They run inside `DsarWorker`'s app context."""
+"""Thin RQ jobs: take ids, call one service. They run inside `DsarWorker`'s app context.
+
+Each is wrapped by `no_database_values`: a database error leaves a job as a message that
+quotes no value, for the worker's log and the failed job's record in Redis.
+"""
 
 from __future__ import annotations
 
 from rq import get_current_job
 
+from dsar.logs import no_database_values
 from dsar.services import processing, reconcile, reminders
 
 
+@no_database_values
 def run_system_task(task_id: int) -> None:
     """Locate, erase or opt out in one data system for one request."""
     job = get_current_job()
@@ -14,21 +20,25 @@ def run_system_task(task_id: int) -> None:
     processing.run_task(task_id, last_attempt=last_attempt)
 
 
+@no_database_values
 def compile_response(request_id: int) -> None:
     """Render the request's answer PDF once every task is final."""
     processing.compile_response(request_id)
 
 
+@no_database_values
 def send_deadline_reminders() -> None:
     """Acknowledge what is owed, remind officers of due dates, flag overdue requests."""
     reminders.run()
 
 
+@no_database_values
 def reconcile_tasks() -> None:
     """Send again the work whose jobs Redis lost (flushed, restarted, worker killed)."""
     reconcile.run()
 
 
+@no_database_values
 def chase_manual_tasks() -> None:
     """Remind owners of systems with no API, and escalate their overdue tasks."""
     from dsar.services import manual
@@ -36,8 +46,17 @@ def chase_manual_tasks() -> None:
     manual.chase()
 
 
+@no_database_values
 def purge_expired_data() -> None:
     """Purge located data past its retention; strip identities from old records."""
     from dsar.services import retention
 
     retention.run()
+
+
+@no_database_values
+def checkpoint_audit_chain() -> None:
+    """Sign the audit chain's head into DSAR_AUDIT_DIR, outside the database."""
+    from dsar.services import checkpoints
+
+    checkpoints.write()

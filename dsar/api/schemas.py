@@ -2,18 +2,53 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
+from marshmallow import Schema, ValidationError, fields, validate
+
+from dsar import inputs
+from dsar.inputs import LIMITS
 from dsar.models import RequestKind, RequestStatus, TaskStatus
-from dsar.portal.forms import LIMITS, PHONE_MESSAGE, PHONE_PATTERN
 from dsar.rules import REGIMES
 
 
-def _text(name: str, *, required: bool = False) -> fields.String:
-    return fields.String(
-        required=required,
+class Text(fields.String):
+    """A string that passes dsar.inputs.clean: no broken or control characters, trimmed,
+    newlines only when `multiline`; `blank` is the message when a required one is blank."""
+
+    def __init__(self, *, multiline: bool = False, blank: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.multiline = multiline
+        self.blank = blank
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return inputs.clean(text, multiline=self.multiline, required=self.blank)
+        except inputs.InputRefused as exc:
+            raise ValidationError(exc.message) from None
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: not 1, "yes" or "true" (a vouching must be meant)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+def _phone(value: str) -> None:
+    why = inputs.phone_problem(value) if value else None
+    if why is not None:
+        raise ValidationError(why)
+
+
+def _text(name: str, *, multiline: bool = False) -> Text:
+    return Text(
         load_default="",
-        validate=validate.Length(min=1 if required else None, max=LIMITS[name]),
+        multiline=multiline,
+        validate=validate.Length(max=LIMITS[name]),
     )
 
 
@@ -24,17 +59,30 @@ class RequestIn(Schema):
         metadata={"description": "access, deletion or opt_out (others are refused for now)"},
     )
     regime = fields.String(required=True, validate=validate.OneOf(list(REGIMES)))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=LIMITS["name"]))
-    email = fields.Email(required=True, validate=validate.Length(max=LIMITS["email"]))
-    phone = fields.String(
+    name = Text(
+        required=True,
+        blank="Give the person's name; it cannot be blank.",
+        validate=validate.Length(min=1, max=LIMITS["name"]),
+    )
+    email = Text(
+        required=True,
+        blank="Give the person's email address.",
+        validate=[validate.Length(max=LIMITS["email"]), validate.Email()],
+        metadata={"format": "email"},
+    )
+    phone = Text(
         load_default="",
-        validate=validate.Regexp(PHONE_PATTERN, error=PHONE_MESSAGE),
+        validate=_phone,
+        metadata={"description": "5 to 20 digits, with + ( ) - . / and spaces"},
     )
     country = _text("country")
-    details = _text("details")
-    identity_verified = fields.Boolean(
+    details = _text("details", multiline=True)
+    identity_verified = StrictBoolean(
         load_default=False,
-        metadata={"description": "true if you have verified the person; recorded with your key"},
+        metadata={
+            "description": "true if you have verified the person (needs the requests:vouch "
+            "scope); recorded with your key"
+        },
     )
 
 

@@ -1,32 +1,92 @@
-"""API v1 views: bearer key, then one service call each."""
+"""API v1 views: bearer key with scopes, then one service call each."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import current_app, g, request, send_from_directory, url_for
+from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 
+from dsar import inputs
 from dsar.api.schemas import CreatedOut, RequestIn, RequestOut
 from dsar.exceptions import IntakeRefused
-from dsar.extensions import db
-from dsar.models import Request
-from dsar.services import accounts, downloads, intake, reminders
+from dsar.extensions import db, limiter
+from dsar.models import ApiKey, Request
+from dsar.services import api_keys, downloads, intake, reminders
+from dsar.tokens import digest
 
-blp = Blueprint(
+# A request body is a handful of short fields: anything much larger or deeper is a mistake
+# or an attack, refused before it is parsed (see dsar.inputs.load_json).
+MAX_BODY = 64 * 1024
+MAX_DEPTH = 8
+
+
+class StrictParser(FlaskParser):
+    """Parse JSON bodies with dsar.inputs.load_json: size, depth, duplicate keys, numbers."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            return missing
+        try:
+            return inputs.load_json(
+                req.get_data(cache=True), max_bytes=MAX_BODY, max_depth=MAX_DEPTH
+            )
+        except inputs.InputRefused as exc:
+            abort(exc.status, message=exc.message)
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = StrictParser()
+
+
+blp = ApiBlueprint(
     "api", __name__, url_prefix="/api/v1", description="Create and follow privacy requests."
 )
+
+NOT_FOUND = "No request with reference {!r}."
+
+
+def _key_bucket() -> str:
+    """Rate-limit per key, read from the header (the limit is checked before the views)."""
+    secret = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    return "api-key:" + digest(secret)[:32]
+
+
+# Per key, every call; per address, failed sign-ins with a key (guessing keys is slowed).
+limiter.limit(
+    lambda: current_app.config["DSAR_API_RATE_LIMIT"],
+    key_func=_key_bucket,
+    error_message="Too many calls with this API key; wait for the time in Retry-After.",
+)(blp)
+limiter.limit(
+    "30 per minute",
+    key_func=lambda: "api-401:" + get_remote_address(),
+    deduct_when=lambda response: response.status_code == 401,
+    error_message="Too many calls with a wrong API key from this address; wait and retry.",
+)(blp)
 
 
 @blp.before_request
 def require_key() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
-    key = accounts.find_api_key(secret.strip()) if scheme.lower() == "bearer" else None
+    key = api_keys.find(secret.strip()) if scheme.lower() == "bearer" else None
     if key is None:
         abort(401, message="Send a valid API key as 'Authorization: Bearer <key>'.")
     g.api_key = key
+
+
+def _key() -> ApiKey:
+    return g.api_key
+
+
+def _require(scope: str, doing: str) -> None:
+    if not api_keys.allows(_key(), scope):
+        abort(403, message=f"This API key may not {doing}; an admin can grant the {scope} scope.")
 
 
 def _view(req: Request) -> dict[str, Any]:
@@ -60,31 +120,39 @@ def _view(req: Request) -> dict[str, Any]:
             for t in req.tasks
         ],
         "response_pdf": url_for("api.response_pdf", reference=req.reference, _external=False)
-        if has_pdf
+        if has_pdf and api_keys.may_download(_key(), req)
         else None,
     }
 
 
-def _by_reference(reference: str) -> Request:
+def _readable(reference: str) -> Request:
+    """The request, if this key may read it; 404 alike for unknown and not covered."""
     req = db.session.scalar(select(Request).where(Request.reference == reference))
-    if req is None:
-        abort(404, message=f"No request with reference {reference!r}.")
+    if req is None or not api_keys.may_read(_key(), req):
+        abort(404, message=NOT_FOUND.format(reference))
     return req
 
 
 @blp.post("/requests")
 @blp.arguments(RequestIn)
 @blp.response(201, CreatedOut)
+@blp.alt_response(400, description="The body is not JSON, or too deep")
 @blp.alt_response(401, description="No or bad API key")
+@blp.alt_response(403, description="The key's scopes do not allow this")
+@blp.alt_response(413, description="The body is too large")
 @blp.alt_response(422, description="Field errors")
+@blp.alt_response(429, description="Too many calls; see Retry-After")
 def create_request(body: dict[str, Any]) -> dict[str, Any]:
-    """Create a request on a person's behalf."""
+    """Create a request on a person's behalf (scope requests:create)."""
+    _require(api_keys.CREATE, "create requests")
     verified = body.pop("identity_verified")
+    if verified:
+        _require(api_keys.VOUCH, "vouch for identities")
     try:
         receipt = intake.submit(
             intake.Submission(**body),
             channel="api",
-            api_key=g.api_key,
+            api_key=_key(),
             identity_verified=verified,
         )
     except IntakeRefused as exc:
@@ -96,29 +164,44 @@ def create_request(body: dict[str, Any]) -> dict[str, Any]:
 
 @blp.get("/requests/<reference>")
 @blp.response(200, RequestOut)
-@blp.alt_response(404, description="Unknown reference")
+@blp.alt_response(401, description="No or bad API key")
+@blp.alt_response(404, description="Unknown reference, or one this key may not read")
+@blp.alt_response(429, description="Too many calls; see Retry-After")
 def get_request(reference: str) -> dict[str, Any]:
-    """Status, due date and per-system tasks of one request."""
-    return _view(_by_reference(reference))
+    """Status, due date and per-system tasks of one request (scope requests:read for the
+    key's own requests, requests:read_all for any)."""
+    return _view(_readable(reference))
 
 
 @blp.get("/requests/<reference>/response.pdf")
 @blp.response(200, description="The answer as PDF", content_type="application/pdf")
-@blp.alt_response(404, description="Unknown reference, or the answer is not ready")
+@blp.alt_response(401, description="No or bad API key")
+@blp.alt_response(403, description="The key may read the request but not download answers")
+@blp.alt_response(404, description="Unknown reference, not readable, or the answer not ready")
 @blp.alt_response(410, description="The answer was purged under the retention policy")
+@blp.alt_response(429, description="Too many calls; see Retry-After")
 def response_pdf(reference: str) -> Any:
-    """Download the answer once it is ready."""
-    req = _by_reference(reference)
+    """Download the answer once it is ready (scope answers:download, on a readable request)."""
+    req = _readable(reference)
+    _require(api_keys.DOWNLOAD, "download answers")
     doc = next((d for d in reversed(req.documents) if d.kind == "response"), None)
     if doc is None:
         abort(404, message=f"The answer to {reference} is not ready (status {req.status.value}).")
     if downloads.is_purged(doc):
         abort(410, message=f"The answer to {reference} was purged under the retention policy.")
-    downloads.record_download(doc, channel="api", api_key_id=g.api_key.id)
+    downloads.record_download(doc, channel="api", api_key_id=_key().id)
     return send_from_directory(
         current_app.config["DSAR_DOCUMENTS_DIR"],
         doc.filename,
         mimetype="application/pdf",
+        as_attachment=True,
         download_name=f"{req.reference}.pdf",
         max_age=0,
     )
+
+
+@blp.after_request
+def no_store(response: Any) -> Any:
+    """Requests and answers hold personal data: no browser or proxy may keep a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -6,15 +6,13 @@ the same figures from `dsar.services.metrics.report`.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, render_template, request
 
-from dsar import documents
+from dsar import documents, inputs, spreadsheets
 from dsar.auditor.views import bp
 from dsar.models import Role
 from dsar.services import metrics
@@ -31,10 +29,14 @@ def _year() -> int:
     raw = request.args.get("year", "").strip()
     if not raw:
         return today.year
-    if not raw.isdigit() or len(raw) != 4:
+    try:
+        year = inputs.parse_count(raw, maximum=9999, what="year")
+    except inputs.InputRefused:
+        year = 0
+    if len(raw) != 4 or year < 1000:
         abort(400, f"The year must be four digits, like {today.year}; nothing was counted.")
     try:
-        return metrics.check_year(int(raw), today=today)
+        return metrics.check_year(year, today=today)
     except ValueError as exc:
         abort(400, f"{exc} Nothing was counted.")
 
@@ -60,10 +62,8 @@ def metrics_page() -> Any:
 @roles_required(*READERS)
 def metrics_csv() -> Any:
     report = metrics.report(_year())
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(metrics.csv_rows(report))
     return Response(
-        out.getvalue(),
+        spreadsheets.write(metrics.csv_rows(report)),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="dsar-metrics-{report.year}.csv"',

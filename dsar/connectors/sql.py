@@ -93,8 +93,15 @@ def _plain(value: Any) -> Any:
 
 
 def _describe(exc: SQLAlchemyError) -> str:
-    """The database's own message, without the SQL or its parameters (they hold identities)."""
+    """The database's own message, without the SQL or its parameters (they hold identities).
+
+    A data or integrity error (SQLSTATE class 22 or 23) may quote the value it refused, such as
+    the person's email: its message is withheld, its code kept.
+    """
     orig = getattr(exc, "orig", None)
+    state = str(getattr(orig, "sqlstate", None) or "")
+    if state[:2] in {"22", "23"}:
+        return f"database error: {type(orig).__name__} (SQLSTATE {state}); message withheld"
     return f"database error: {type(orig or exc).__name__}: {str(orig or exc).splitlines()[0]}"
 
 
@@ -154,14 +161,16 @@ def _create(url: str, timeout: float) -> Engine:
         args = {"timeout": timeout, "factory": _SqliteConnection}
         path = parsed.database or ""
         if not path or path == ":memory:" or path.startswith("file:"):
-            return create_engine(url, poolclass=NullPool, connect_args=args)
-        engine = create_engine(url, pool_size=2, max_overflow=4, connect_args=args)
+            return create_engine(url, poolclass=NullPool, connect_args=args, hide_parameters=True)
+        engine = create_engine(
+            url, pool_size=2, max_overflow=4, connect_args=args, hide_parameters=True
+        )
         _guard_replaced_file(engine, path)
         return engine
     args = {"connect_timeout": max(1, int(timeout))}
     if parsed.get_backend_name() not in ("postgresql", "mysql"):
         args = {}
-    return create_engine(url, poolclass=NullPool, connect_args=args)
+    return create_engine(url, poolclass=NullPool, connect_args=args, hide_parameters=True)
 
 
 def engine_for(url: str, timeout: float) -> Engine:

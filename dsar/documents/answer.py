@@ -11,9 +11,7 @@ before any file is built (11 CCR 7024(d), applied under every regime).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import time
 from collections.abc import Iterator
@@ -24,7 +22,7 @@ from typing import Any
 import weasyprint
 from flask import current_app
 
-from dsar import deadlines, rules
+from dsar import deadlines, rules, spreadsheets
 from dsar.documents import PDF_ASSETS, AssetFetcher, RenderedFile, render_pdf
 from dsar.models import Request, Task, TaskStatus
 from dsar.rules import letters
@@ -267,16 +265,15 @@ def _csv_rows(collected: Collected) -> Iterator[tuple[str, str, int, str, str]]:
         for place, rows in collected.data[view.system.key].items():
             for n, row in enumerate(rows, start=1):
                 for name, value in row.items():
-                    yield (view.system.key, place, n, str(name), _text(value))
+                    # A stored number stays a number; text is what could be a formula.
+                    text = value if isinstance(value, str) else _text(value)
+                    yield (view.system.key, place, n, str(name), text)
 
 
 def _csv(collected: Collected) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    writer.writerows(_csv_rows(collected))
     # A BOM so that spreadsheet programs read the file as UTF-8.
-    return ("\ufeff" + out.getvalue()).encode()
+    body = spreadsheets.write([CSV_HEADER, *_csv_rows(collected)])
+    return ("\ufeff" + body).encode()
 
 
 def _file(kind: str, suffix: str, data: bytes, seconds: float = 0.0) -> RenderedFile:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from dsar.forms import Form
 from dsar.services.manual import MAX_COUNT, MAX_NOTE
 
 OUTCOME_LABELS = {
@@ -19,7 +19,7 @@ OUTCOME_LABELS = {
 }
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     outcome = RadioField(
         "What did you do?",
         validators=[InputRequired("Choose what you found or did.")],

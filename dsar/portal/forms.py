@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
+from wtforms import (
+    EmailField,
+    Field,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
 
+from dsar import inputs
+from dsar.forms import Form
 from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES
 
-# One set of limits for the form and the API.
-LIMITS = {"name": 200, "email": 254, "phone": 40, "country": 100, "details": 5000}
-PHONE_PATTERN = r"^\+?[0-9 ()./-]{5,40}$"
-PHONE_MESSAGE = "Use digits, spaces and + ( ) - . / only, e.g. +44 20 7946 0958."
+LIMITS = inputs.LIMITS
 
 
-class RequestForm(FlaskForm):
+def phone_number(form: Form, field: Field) -> None:
+    """A WTForms validator: the shape of a phone number (dsar.inputs.phone_problem)."""
+    why = inputs.phone_problem(field.data or "")
+    if why is not None:
+        raise ValidationError(why)
+
+
+class RequestForm(Form):
     kind = RadioField(
         "What would you like us to do?",
         choices=[SelectChoice(k.value, KIND_LABELS[k]) for k in OFFERED_KINDS],
@@ -48,7 +61,7 @@ class RequestForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=LIMITS["phone"], message="Keep the phone number under 40 characters."),
-            Regexp(PHONE_PATTERN, message=PHONE_MESSAGE),
+            phone_number,
         ],
     )
     country = StringField(
@@ -67,11 +80,11 @@ class RequestForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """An empty form: the CSRF token makes the confirmation a deliberate POST."""
 
 
-class GpcForm(FlaskForm):
+class GpcForm(Form):
     """The one-step opt-out for a Global Privacy Control signal: only what locates the person."""
 
     email = EmailField(
@@ -87,12 +100,12 @@ class GpcForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=LIMITS["phone"], message="Keep the phone number under 40 characters."),
-            Regexp(PHONE_PATTERN, message=PHONE_MESSAGE),
+            phone_number,
         ],
     )
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     """The emailed download code; whether it is right is the delivery service's call."""
 
     code = StringField(

@@ -1,4 +1,4 @@
-"""Staff accounts (argon2 passwords) and API keys (stored as SHA-256 of a random secret)."""
+"""Staff accounts: argon2 passwords, a session identity rotated at every sign-in."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from dsar.exceptions import DsarError
 from dsar.extensions import db
-from dsar.models import ApiKey, Role, User, utcnow
+from dsar.models import Role, User
 from dsar.services.events import record
-from dsar.tokens import digest
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both paths cost the same time.
@@ -69,24 +68,3 @@ def load_user(session_id: str) -> User | None:
     if user is None or not secrets.compare_digest(user.session_token, token):
         return None
     return user
-
-
-def create_api_key(name: str, *, actor: str = "cli") -> tuple[ApiKey, str]:
-    """Return the key row and the secret, which is shown once and never stored."""
-    prefix = secrets.token_hex(4)
-    secret = f"dsar_{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey(name=name.strip() or "unnamed", prefix=prefix, key_hash=digest(secret))
-    db.session.add(key)
-    db.session.flush()
-    record(None, "api_key_created", actor=actor, detail={"api_key_id": key.id})
-    db.session.commit()
-    return key, secret
-
-
-def find_api_key(secret: str) -> ApiKey | None:
-    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(secret)))
-    if key is None or key.revoked_at is not None:
-        return None
-    key.last_used_at = utcnow()
-    db.session.commit()
-    return key

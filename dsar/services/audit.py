@@ -1,32 +1,40 @@
 """The hash-chained audit log: every event is linked to the one before it, and checkable.
 
 Each committed event gets `seq` (1, 2, 3, ... without gaps), `prev_hash` (the hash of the
-event at `seq - 1`; 64 zeros for the first) and `hash`, the SHA-256 of the canonical JSON of
-its fields (see `event_hash`). The one-row `audit_head` table holds the last seq and hash.
+event at `seq - 1`; 64 zeros for the first) and `hash`, the HMAC-SHA256 under the audit key
+of the canonical JSON of its fields (see `event_hash`). The key is a setting, never stored in
+the database, so someone who can only write the database cannot recompute a hash after an
+edit. The one-row `audit_head` table holds the last seq and hash, and the key's id.
 
-Events are chained at commit time, not when they are added: `init_app` registers a
-`before_commit` listener on dsar's session that flushes, then updates the head row *first*
-(the UPDATE takes SQLite's write lock or PostgreSQL's row lock until the commit), then
-numbers every committed-to-be event that has no seq yet, in id order. Taking the lock as the
-very last step of a transaction means a chain writer never waits for another lock while
-holding the head, so writers cannot deadlock on it, and two processes can never fork the chain.
-Events written before the chain existed (migration 0005) have no seq either: the first commit
-that writes an event chains them, in id order, ahead of the new ones.
+An event is chained by the transaction that writes it and by no other. Listeners on dsar's
+session note the ids of the events each flush inserts, per savepoint (a rolled-back savepoint
+takes its events with it; a released one hands them to its parent), and the outermost
+`before_commit` chains exactly those: it flushes, updates the head row *first* (the UPDATE
+takes SQLite's write lock or PostgreSQL's row lock until the commit), then numbers the noted
+events in id order. Taking the lock as the very last step of a transaction means a chain
+writer never waits for another lock while holding the head, so writers cannot deadlock on it,
+and two processes can never fork the chain.
+
+A row without a seq that dsar did not write in that transaction (one inserted behind dsar's
+back) is never chained: the check (dsar.services.audit_checks) reports it for as long as it
+exists. The one adoption ever is migration 0007's, for the events written before the chain.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask
-from sqlalchemy import Connection, bindparam, event, func, insert, select, update
-from sqlalchemy.orm import Session
+from flask import Flask, current_app
+from sqlalchemy import Connection, bindparam, event, insert, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
+from dsar.exceptions import DsarError
 from dsar.extensions import db
 from dsar.models import AuditHead, Event
 
@@ -34,11 +42,14 @@ log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64  # the prev_hash of the first event, and the head of an empty chain
 HEAD_ID = 1
-_PENDING = "dsar_audit_pending"  # session.info flag: this transaction wrote events
+_KEY_LABEL = b"dsar audit chain key"  # derives the audit key from SECRET_KEY
+_KEY_ID_LABEL = b"dsar audit key id"  # names a key without giving it away
+_PENDING = "dsar_audit_pending"  # session.info: {savepoint or None: ids of events it wrote}
+_CHUNK = 500  # ids per IN (...): far below SQLite's limit on bound parameters
 
 events_t = Event.__table__
 head_t = AuditHead.__table__
-_FIELDS = (
+FIELDS = (
     events_t.c.id,
     events_t.c.seq,
     events_t.c.at,
@@ -53,6 +64,33 @@ _FIELDS = (
 )
 
 
+class AuditKeyMismatch(DsarError):
+    """This process's audit key is not the one the chain was written with: writing on would
+    split the chain between two keys, so the commit is refused."""
+
+
+# --- hashing -------------------------------------------------------------------------------
+
+
+def audit_key(config: Mapping[str, Any]) -> bytes:
+    """The chain's HMAC key: DSAR_AUDIT_KEY, or else one derived from SECRET_KEY."""
+    if config.get("DSAR_AUDIT_KEY"):
+        return str(config["DSAR_AUDIT_KEY"]).encode()
+    # Hex text, so that the derived key can be copied into DSAR_AUDIT_KEY before a rotation
+    # of SECRET_KEY and the chain stays verifiable.
+    derived = hmac.new(str(config["SECRET_KEY"]).encode(), _KEY_LABEL, hashlib.sha256)
+    return derived.hexdigest().encode()
+
+
+def current_key() -> bytes:
+    return audit_key(current_app.config)
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of a key: the same key always gives the same id."""
+    return hmac.new(key, _KEY_ID_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
 def canonical_at(at: datetime) -> str:
     """ISO 8601 in UTC with microseconds, whatever the database handed back."""
     if at.tzinfo is None:
@@ -60,7 +98,7 @@ def canonical_at(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def event_hash(
+def canonical_event(
     *,
     seq: int,
     at: datetime,
@@ -71,8 +109,8 @@ def event_hash(
     status_after: str,
     detail: dict[str, Any] | None,
     prev_hash: str,
-) -> str:
-    """Hash one event: SHA-256 hex of its canonical JSON (sorted keys, no spaces, UTF-8).
+) -> bytes:
+    """One event as canonical JSON (sorted keys, no spaces, UTF-8): what its hash covers.
 
     `request_id` rather than the reference: request rows are never deleted, and retention
     strips identities, not ids, so the hashed fields survive every purge.
@@ -89,11 +127,18 @@ def event_hash(
         "prev_hash": prev_hash,
     }
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return text.encode("utf-8")
 
 
-def _row_hash(row: Any, *, seq: int, prev_hash: str) -> str:
+def event_hash(*, key: bytes, **fields: Any) -> str:
+    """Hash one event: HMAC-SHA256 hex, under `key`, of `canonical_event(**fields)`."""
+    return hmac.new(key, canonical_event(**fields), hashlib.sha256).hexdigest()
+
+
+def row_hash(row: Any, *, key: bytes, seq: int, prev_hash: str) -> str:
+    """`event_hash` of a row of the events table, at the given place in the chain."""
     return event_hash(
+        key=key,
         seq=seq,
         at=row.at,
         actor=row.actor,
@@ -110,55 +155,82 @@ def _row_hash(row: Any, *, seq: int, prev_hash: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Chain events on every commit of dsar's session (safe to call for many apps)."""
+    """Chain events on every commit of dsar's session (safe to call for many apps).
+
+    What SQLAlchemy 2.1 fires, found by experiment: a savepoint's release fires
+    `before_commit` and `after_commit` while the savepoint is still the current nested
+    transaction; its rollback fires `after_rollback`, then `after_soft_rollback` with the
+    savepoint as `previous_transaction`; `Session.close()` fires only `after_transaction_end`.
+    """
     for name, listener in (
         ("after_flush", _note_new_events),
         ("before_commit", _chain_before_commit),
-        ("after_commit", _forget),
-        ("after_rollback", _forget),
+        ("after_commit", _hand_savepoint_to_parent),
+        ("after_soft_rollback", _drop_savepoint),
+        ("after_transaction_end", _forget),
     ):
         if not event.contains(db.session, name, listener):
             event.listen(db.session, name, listener)
 
 
+def _pending(session: Session) -> dict[SessionTransaction | None, list[int]]:
+    return session.info.setdefault(_PENDING, {})
+
+
 def _note_new_events(session: Session, flush_context: Any) -> None:
-    if any(isinstance(obj, Event) for obj in session.new):
-        session.info[_PENDING] = True
+    ids = [obj.id for obj in session.new if isinstance(obj, Event)]
+    if ids:
+        _pending(session).setdefault(session.get_nested_transaction(), []).extend(ids)
 
 
-def _forget(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _hand_savepoint_to_parent(session: Session) -> None:
+    savepoint = session.get_nested_transaction()
+    if savepoint is None or savepoint not in session.info.get(_PENDING, {}):
+        return
+    parent = savepoint.parent
+    owner = parent if parent is not None and parent.nested else None
+    pending = _pending(session)
+    pending.setdefault(owner, []).extend(pending.pop(savepoint))
+
+
+def _drop_savepoint(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.nested:
+        session.info.get(_PENDING, {}).pop(previous_transaction, None)
+
+
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: committed, rolled back, closed
+        session.info.pop(_PENDING, None)
 
 
 def _chain_before_commit(session: Session) -> None:
-    # A savepoint's release fires before_commit too; chain only when the real commit comes.
     if session.in_nested_transaction():
+        return  # a savepoint's release: its events are chained by the outermost commit
+    if any(isinstance(obj, Event) for obj in session.new):
+        session.flush()
+    ids = session.info.get(_PENDING, {}).pop(None, None)
+    if not ids:
         return
-    if not session.info.get(_PENDING) and not any(isinstance(o, Event) for o in session.new):
-        return
-    session.flush()
-    chained = chain_pending(session.connection())
-    session.info.pop(_PENDING, None)
-    if chained:
-        log.debug("audit chain: %d event(s) chained", chained)
+    chained = chain_events(session.connection(), ids, key=current_key())
+    log.debug("audit chain: %d event(s) chained", chained)
 
 
-def _lock_head(conn: Connection) -> tuple[int, str]:
+def _lock_head(conn: Connection, kid: str) -> Any:
     """Take the chain's lock (the head row's UPDATE) and return the head as committed."""
     lock = (
         update(head_t)
         .where(head_t.c.id == HEAD_ID)
         .values(seq=head_t.c.seq)
-        .returning(head_t.c.seq, head_t.c.hash)
+        .returning(head_t.c.seq, head_t.c.hash, head_t.c.key_id)
     )
     row = conn.execute(lock).first()
     if row is None:
-        _create_head(conn)
+        _create_head(conn, kid)
         row = conn.execute(lock).one()
-    return row.seq, row.hash or GENESIS
+    return row
 
 
-def _create_head(conn: Connection) -> None:
+def _create_head(conn: Connection, kid: str) -> None:
     """Insert the head row once, whoever gets there first; start it at the last chained
     event, if any (the row only goes missing before the first event, or if someone deletes it)."""
     last = conn.execute(
@@ -167,7 +239,12 @@ def _create_head(conn: Connection) -> None:
         .order_by(events_t.c.seq.desc())
         .limit(1)
     ).first()
-    values = {"id": HEAD_ID, "seq": last.seq if last else 0, "hash": last.hash if last else GENESIS}
+    values = {
+        "id": HEAD_ID,
+        "seq": last.seq if last else 0,
+        "hash": last.hash if last else GENESIS,
+        "key_id": kid,
+    }
     if last is not None:
         log.warning("audit chain head was missing; recreated at seq %s", last.seq)
     dialect = conn.dialect.name
@@ -181,139 +258,52 @@ def _create_head(conn: Connection) -> None:
     conn.execute(dialect_insert(head_t).values(**values).on_conflict_do_nothing())
 
 
-def chain_pending(conn: Connection) -> int:
-    """Give every event without a seq its place in the chain, in id order; how many.
-
-    Call inside the transaction that commits them: the head stays locked until it ends.
-    """
-    seq, prev = _lock_head(conn)
-    rows = conn.execute(
-        select(*_FIELDS).where(events_t.c.seq.is_(None)).order_by(events_t.c.id)
-    ).all()
-    if not rows:
-        return 0
+def chain_events(conn: Connection, ids: Iterable[int], *, key: bytes) -> int:
+    """Give the events `ids` (this transaction's own, not chained yet) their places in the
+    chain, in id order; how many. Call it inside that transaction: the head stays locked
+    until it ends. Rows with a seq already, or gone, are left alone."""
+    kid = key_id(key)
+    head = _lock_head(conn, kid)
+    if head.seq and head.key_id not in ("", kid):
+        log.error("audit key mismatch: chain key id %s, this process %s", head.key_id, kid)
+        raise AuditKeyMismatch(other_key_reason(head.key_id, kid) + "; nothing was saved")
+    wanted = sorted(set(ids))
+    rows = [
+        row
+        for start in range(0, len(wanted), _CHUNK)
+        for row in conn.execute(
+            select(*FIELDS).where(
+                events_t.c.id.in_(wanted[start : start + _CHUNK]), events_t.c.seq.is_(None)
+            )
+        )
+    ]
+    seq, prev = head.seq, head.hash or GENESIS
     changes = []
-    for row in rows:
+    for row in sorted(rows, key=lambda r: r.id):
         seq += 1
-        digest = _row_hash(row, seq=seq, prev_hash=prev)
+        digest = row_hash(row, key=key, seq=seq, prev_hash=prev)
         changes.append({"row_id": row.id, "new_seq": seq, "new_prev": prev, "new_hash": digest})
         prev = digest
+    if changes:
+        conn.execute(
+            update(events_t)
+            .where(events_t.c.id == bindparam("row_id"))
+            .values(
+                seq=bindparam("new_seq"),
+                prev_hash=bindparam("new_prev"),
+                hash=bindparam("new_hash"),
+            ),
+            changes,
+        )
     conn.execute(
-        update(events_t)
-        .where(events_t.c.id == bindparam("row_id"))
-        .values(
-            seq=bindparam("new_seq"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash")
-        ),
-        changes,
+        update(head_t).where(head_t.c.id == HEAD_ID).values(seq=seq, hash=prev, key_id=kid)
     )
-    conn.execute(update(head_t).where(head_t.c.id == HEAD_ID).values(seq=seq, hash=prev))
     return len(changes)
 
 
-# --- checking ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """The verdict on the chain: intact, or where it first breaks and what that means."""
-
-    ok: bool
-    checked: int
-    head_seq: int
-    head_hash: str
-    broken_seq: int | None = None
-    broken_id: int | None = None
-    reason: str = ""
-
-    @property
-    def message(self) -> str:
-        if self.ok:
-            return f"OK: {self.checked} events, chain intact, head {self.head_hash}"
-        seq = "none" if self.broken_seq is None else str(self.broken_seq)
-        where = "none" if self.broken_id is None else str(self.broken_id)
-        return f"BROKEN at event seq {seq} (id {where}): {self.reason}"
-
-
-def verify(*, batch: int = 2000) -> VerifyResult:
-    """Walk the chain in seq order and recompute every link; read-only.
-
-    The head is read first and only events up to it are walked, so events committed while
-    the check runs cannot look like a break.
-    """
-    conn = db.session.connection()
-    head = conn.execute(select(head_t.c.seq, head_t.c.hash).where(head_t.c.id == HEAD_ID)).first()
-    head_seq, head_hash = (head.seq, head.hash or GENESIS) if head else (0, GENESIS)
-    walk = select(*_FIELDS).where(events_t.c.seq.is_not(None)).order_by(events_t.c.seq)
-    if head is not None:  # without a head, walk everything and then report it missing
-        walk = walk.where(events_t.c.seq <= head_seq)
-    stream = conn.execution_options(yield_per=batch).execute(walk)
-    expected, prev, last = 1, GENESIS, None
-
-    def broken(row: Any, why: str, seq: int | None = None) -> VerifyResult:
-        stream.close()
-        return VerifyResult(
-            False, expected - 1, head_seq, head_hash, row.seq if seq is None else seq, row.id, why
-        )
-
-    for row in stream:
-        if row.seq != expected:
-            missing = (
-                f"seq {expected}" if row.seq == expected + 1 else f"seqs {expected}-{row.seq - 1}"
-            )
-            return broken(row, f"{missing} missing before it: events were deleted")
-        if row.prev_hash != prev:
-            return broken(
-                row,
-                "it does not follow the event before it (prev_hash mismatch): events were "
-                "reordered, or one before it was deleted or replaced",
-            )
-        if _row_hash(row, seq=row.seq, prev_hash=row.prev_hash) != row.hash:
-            return broken(row, "its content does not match its hash: the event was edited")
-        prev, last, expected = row.hash, row, expected + 1
-    checked = expected - 1
-    return _check_head(last, checked, head, head_seq, head_hash, conn)
-
-
-def _check_head(
-    last: Any, checked: int, head: Any, head_seq: int, head_hash: str, conn: Connection
-) -> VerifyResult:
-    last_seq, last_id = (last.seq, last.id) if last else (0, None)
-    last_hash = last.hash if last else GENESIS
-
-    def broken(why: str) -> VerifyResult:
-        return VerifyResult(False, checked, head_seq, head_hash, last_seq, last_id, why)
-
-    if head is None and last is None:
-        outside = _unchained(conn)
-        if outside:
-            return VerifyResult(
-                False, 0, 0, GENESIS, None, outside, "events exist but none is chained yet"
-            )
-        return VerifyResult(True, 0, 0, GENESIS)
-    if head is None:
-        return broken("the chain head is missing: it was deleted")
-    if head_seq > last_seq:
-        count = head_seq - last_seq
-        return broken(
-            f"the chain head is at seq {head_seq}: the last {count} event(s) after this "
-            "one were deleted (truncated)"
-        )
-    if head_hash != last_hash:
-        return broken("the chain head's hash does not match the last event: one was altered")
-    outside = _unchained(conn)
-    if outside:
-        return VerifyResult(
-            False,
-            checked,
-            head_seq,
-            head_hash,
-            None,
-            outside,
-            "this event has no place in the chain (written outside dsar's session?)",
-        )
-    return VerifyResult(True, checked, head_seq, head_hash)
-
-
-def _unchained(conn: Connection) -> int | None:
-    """The id of the oldest committed event without a seq, if any."""
-    return conn.execute(select(func.min(events_t.c.id)).where(events_t.c.seq.is_(None))).scalar()
+def other_key_reason(chain_key_id: str, this_key_id: str) -> str:
+    return (
+        f"the chain was written with another audit key (key id {chain_key_id}, this process "
+        f"has {this_key_id}): set DSAR_AUDIT_KEY (or SECRET_KEY, from which it is derived "
+        "when unset) to the one the chain was written with"
+    )

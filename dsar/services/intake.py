@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
-from dsar import mail, transitions
+from dsar import inputs, mail, transitions
 from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import db
 from dsar.models import ApiKey, Request, RequestKind, RequestStatus, utcnow
@@ -69,6 +69,29 @@ def check_allowed(regime_key: str, kind_value: str) -> RequestKind:
     return kind
 
 
+def _checked(sub: Submission, *, name_required: bool) -> Submission:
+    """The submission as stored: every field through dsar.inputs, whoever called.
+
+    The form and the API check the same first; this keeps a caller that skipped them (a
+    script, a future door) from storing a row that they would have refused.
+    """
+    required = {"name": "Give your name." if name_required else None, "email": "Give an email."}
+    values = {}
+    for name in ("name", "email", "phone", "country", "details"):
+        try:
+            value = inputs.clean(
+                getattr(sub, name), multiline=name == "details", required=required.get(name)
+            )
+        except inputs.InputRefused as exc:
+            raise IntakeRefused(exc.message, field=name) from None
+        if len(value) > inputs.LIMITS[name]:
+            raise IntakeRefused(f"Keep this under {inputs.LIMITS[name]:,} characters.", field=name)
+        values[name] = value
+    if values["phone"] and (why := inputs.phone_problem(values["phone"])) is not None:
+        raise IntakeRefused(why, field="phone")
+    return replace(sub, **values)
+
+
 def submit(
     sub: Submission,
     *,
@@ -84,6 +107,7 @@ def submit(
     no verification may be asked for (11 CCR 7025, 7026(d)).
     """
     kind = check_allowed(sub.regime, sub.kind)
+    sub = _checked(sub, name_required=not gpc)
     if gpc and kind is not RequestKind.OPT_OUT:
         raise IntakeRefused("A Global Privacy Control signal is an opt-out request.", field="kind")
     received_at = now or utcnow()
@@ -94,11 +118,11 @@ def submit(
         regime=sub.regime,
         status=RequestStatus.RECEIVED,
         channel=channel,
-        name=sub.name.strip(),
-        email=sub.email.strip().lower(),
-        phone=sub.phone.strip(),
-        country=sub.country.strip(),
-        details=sub.details.strip(),
+        name=sub.name,
+        email=sub.email.lower(),
+        phone=sub.phone,
+        country=sub.country,
+        details=sub.details,
         received_at=received_at,
         api_key_id=api_key.id if api_key else None,
         gpc=gpc,

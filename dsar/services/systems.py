@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from dsar import inputs
 from dsar.connectors import Outcome, validate_config
 from dsar.exceptions import ConfigFileError, ConnectorError, SystemInvalid
 from dsar.extensions import db
@@ -303,6 +304,22 @@ def check_key(key: Any) -> str:
     return key
 
 
+def _check_strings(value: Any, field: str) -> None:
+    """Every string in a nested setting is text that can be stored (dsar.inputs.problem)."""
+    if isinstance(value, str):
+        if inputs.problem(value, multiline=True) is not None:
+            raise SystemInvalid(
+                f"'{field}' holds a value with control or broken characters", field=field
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, field)
+            _check_strings(item, field)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item, field)
+
+
 def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a system, checked; SystemInvalid names the first wrong one."""
     clean: dict[str, Any] = {}
@@ -310,9 +327,10 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
         value = values.get(name, "")
         if value is None:
             value = ""
-        if not isinstance(value, str):
-            raise SystemInvalid(f"'{name}' must be text", field=name)
-        value = value.strip()
+        try:
+            value = inputs.clean(value, multiline=name == "description")
+        except inputs.InputRefused as exc:
+            raise SystemInvalid(f"'{name}': {exc.message}", field=name) from None
         if name in _LIMITS and len(value) > _LIMITS[name]:
             raise SystemInvalid(f"'{name}' must be at most {_LIMITS[name]} characters", field=name)
         clean[name] = value
@@ -322,9 +340,12 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
     clean["enabled"] = bool(values.get("enabled", True))
     config = values.get("config")
     config = {} if config is None else copy.deepcopy(config)
+    _check_strings(config, "config")
     check_config(clean["kind"], config)
     clean["config"] = config
-    clean["disclosure"] = check_disclosure(values.get("disclosure"))
+    disclosure = values.get("disclosure")
+    _check_strings(disclosure, "disclosure")
+    clean["disclosure"] = check_disclosure(disclosure)
     clean["max_concurrency"] = check_concurrency(values.get("max_concurrency"))
     return clean
 

@@ -12,6 +12,7 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from sqlalchemy import select
 
+from dsar import inputs
 from dsar.exceptions import ClockRefused, DecisionRefused
 from dsar.extensions import db
 from dsar.models import Request
@@ -58,7 +59,7 @@ def bulk() -> Any:
         flash(problem, "error")
     if problems:
         return _back()
-    ids = form.ids.data
+    ids = [inputs.parse_id(value, what="request id") for value in form.ids.data]
     if len(ids) > MAX_SELECTION:
         abort(400, f"Select at most {MAX_SELECTION} requests at a time.")
     selected = db.session.scalars(select(Request).where(Request.id.in_(ids))).all()

@@ -8,6 +8,7 @@ from typing import Any
 from flask import abort, flash, redirect, url_for
 from flask_wtf import FlaskForm
 
+from dsar import inputs
 from dsar.models import Request, Task
 from dsar.services import decisions
 from dsar.staff.forms import (
@@ -46,9 +47,8 @@ def _with_form(
 def assign(reference: str) -> Any:
     def act(form: FlaskForm, req: Request) -> None:
         value = form.assignee.data or ""
-        if value and not value.isdigit():
-            abort(400, "Choose a staff member from the list.")
-        decisions.assign(req, int(value) if value else None, actor=actor())
+        user_id = inputs.parse_id(value, what="staff member") if value else None
+        decisions.assign(req, user_id, actor=actor())
 
     return _with_form(AssignForm(), reference, act, "Assignment saved.")
 

@@ -1,6 +1,5 @@
 """Staff forms: shape only."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -13,20 +12,24 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from dsar.forms import Form
+from dsar.services import api_keys
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("Email", validators=[InputRequired("Enter your email."), Length(max=254)])
     password = PasswordField(
         "Password", validators=[InputRequired("Enter your password."), Length(max=200)]
     )
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(Form):
     pass
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     """Pause or extend: the reason goes into the history (and, for an extension, to the
     person)."""
 
@@ -39,7 +42,7 @@ class ReasonForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     pass
 
 
@@ -53,15 +56,15 @@ def _text_field(label: str, message: str) -> TextAreaField:
     )
 
 
-class AssignForm(FlaskForm):
+class AssignForm(Form):
     assignee = SelectField("Assign to", coerce=str, validate_choice=False)
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     note = _text_field("Note", "Write the note.")
 
 
-class DenyForm(FlaskForm):
+class DenyForm(Form):
     reason = SelectField("Reason", validate_choice=False)
     text = TextAreaField(
         "Explanation for the person",
@@ -69,27 +72,27 @@ class DenyForm(FlaskForm):
     )
 
 
-class ClarifyForm(FlaskForm):
+class ClarifyForm(Form):
     question = _text_field("Question for the person", "Write the question.")
     pause = BooleanField("Pause the clock until they answer (where the law allows)")
 
 
-class DuplicateForm(FlaskForm):
+class DuplicateForm(Form):
     earlier = StringField(
         "Reference of the earlier request",
         validators=[InputRequired("Give the earlier request's reference."), Length(max=32)],
     )
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     reason = _text_field("Reason (sent to the person)", "Give the reason.")
 
 
-class SkipForm(FlaskForm):
+class SkipForm(Form):
     reason = _text_field("Why skip this system?", "Give the reason for skipping.")
 
 
-class ManualDoneForm(FlaskForm):
+class ManualDoneForm(Form):
     found = IntegerField(
         "Records found or erased",
         validators=[InputRequired("Give the number of records."), NumberRange(min=0, max=10**9)],
@@ -97,12 +100,12 @@ class ManualDoneForm(FlaskForm):
     note = TextAreaField("Note", validators=[Length(max=5000)])
 
 
-class BulkForm(FlaskForm):
+class BulkForm(Form):
     """Shape only: which requests, which decision, and its reason."""
 
     ids = SelectMultipleField(
         "Requests",
-        coerce=int,
+        coerce=str,  # ids are parsed by the view (dsar.inputs.parse_id): a bad one is a 400
         validate_choice=False,
         validators=[InputRequired("Select at least one request.")],
     )
@@ -120,3 +123,32 @@ class BulkForm(FlaskForm):
         "Reason or explanation (sent to each person)",
         validators=[Length(max=5000, message="Keep it under 5,000 characters.")],
     )
+
+
+def _scopes_field(default: tuple[str, ...] = ()) -> SelectMultipleField:
+    return SelectMultipleField(
+        "What it may do",
+        choices=[SelectChoice(scope, words) for scope, words in api_keys.SCOPES.items()],
+        default=list(default),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[InputRequired("Choose at least one thing the key may do.")],
+        invalid_choice_message="Choose from the listed scopes.",
+    )
+
+
+class ScopesForm(Form):
+    scopes = _scopes_field()
+
+
+class ApiKeyForm(Form):
+    """A new key: who it is for, and what it may do (least privilege is checked first)."""
+
+    name = StringField(
+        "Who or what the key is for",
+        validators=[
+            InputRequired("Name the integration, like crm-sync."),
+            Length(max=100, message="Keep the name under 100 characters."),
+        ],
+    )
+    scopes = _scopes_field(api_keys.DEFAULT_SCOPES)

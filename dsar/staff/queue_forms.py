@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, ValidationError
 from wtforms.widgets import NumberInput
 
-from dsar import rules
+from dsar import inputs, rules
+from dsar.forms import Form
 from dsar.models import RequestKind, RequestStatus
 
 MAX_DUE_WITHIN = 3650
@@ -30,7 +30,7 @@ def status_label(status: RequestStatus) -> str:
     return status.value.replace("_", " ")
 
 
-class QueueFilters(FlaskForm):
+class QueueFilters(Form):
     class Meta:
         csrf = False
 
@@ -79,13 +79,19 @@ class QueueFilters(FlaskForm):
 
     def validate_assignee(self, field: SelectField) -> None:
         value = field.data or ""
-        if value not in ("", "me", "none") and not (value.isdigit() and len(value) < 19):
-            raise ValidationError(ASSIGNEE_HELP)
+        if value not in ("", "me", "none"):
+            try:
+                inputs.parse_id(value)
+            except inputs.InputRefused:
+                raise ValidationError(ASSIGNEE_HELP) from None
 
     def validate_due_within(self, field: StringField) -> None:
         value = (field.data or "").strip()
-        if value and not (value.isdigit() and int(value) <= MAX_DUE_WITHIN):
-            raise ValidationError(DUE_WITHIN_HELP)
+        if value:
+            try:
+                inputs.parse_count(value, maximum=MAX_DUE_WITHIN)
+            except inputs.InputRefused:
+                raise ValidationError(DUE_WITHIN_HELP) from None
 
     def validate_q(self, field: StringField) -> None:
         value = (field.data or "").strip()
@@ -101,7 +107,13 @@ class QueueFilters(FlaskForm):
     @property
     def due_within_days(self) -> int | None:
         value = (self.due_within.data or "").strip()
-        return int(value) if value else None
+        return inputs.parse_count(value, maximum=MAX_DUE_WITHIN) if value else None
+
+    @property
+    def assignee_id(self) -> int | None:
+        """The chosen staff member's id; None for "", "me" and "none"."""
+        value = self.assignee.data or ""
+        return None if value in ("", "me", "none") else inputs.parse_id(value)
 
     @property
     def search(self) -> tuple[str, str] | None:

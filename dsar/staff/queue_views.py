@@ -73,7 +73,7 @@ def _conditions(form: QueueFilters, r: Source, today: date) -> list[ColumnElemen
     elif assignee == "none":
         where.append(r.assignee_id.is_(None))
     elif assignee:
-        where.append(r.assignee_id == int(assignee))
+        where.append(r.assignee_id == form.assignee_id)
     days = form.due_within_days
     if days is not None:
         where.append(r.due_on <= today + timedelta(days=days))

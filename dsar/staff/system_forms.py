@@ -7,7 +7,6 @@ import tomllib
 from functools import cache
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -19,10 +18,13 @@ from wtforms import (
 from wtforms import Field as WTField
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
 
+from dsar import inputs
 from dsar.config import ROOT
+from dsar.forms import Form
 from dsar.models import DataSystem, SystemKind
 from dsar.services.systems import KIND_LABELS, masked_config
 
+MAX_CONFIG = 100_000
 # The demo system whose config shows each kind best.
 _EXAMPLE_KEYS = {SystemKind.SQL: "shop", SystemKind.HTTP: "helpdesk", SystemKind.CSV: "events"}
 
@@ -46,7 +48,7 @@ def dump_config(config: Any) -> str:
     return json.dumps(masked_config(config or {}), indent=2, ensure_ascii=False)
 
 
-class SystemForm(FlaskForm):
+class SystemForm(Form):
     """Edit a system; the key never changes."""
 
     name = StringField(
@@ -80,7 +82,7 @@ class SystemForm(FlaskForm):
     enabled = BooleanField("Enabled: new requests create a task for this system")
     config = TextAreaField(
         "Connection settings (JSON)",
-        validators=[Length(max=100_000, message="Keep the settings under 100,000 characters.")],
+        validators=[Length(max=MAX_CONFIG, message="Keep the settings under 100,000 characters.")],
     )
 
     parsed_config: dict[str, Any] | None = None
@@ -91,9 +93,11 @@ class SystemForm(FlaskForm):
             self.parsed_config = {}
             return
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            field.errors.append(f"Not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}.")
+            value = inputs.load_json(
+                text, max_bytes=MAX_CONFIG, max_depth=32, what="This JSON text"
+            )
+        except inputs.InputRefused as exc:
+            field.errors.append(exc.message)
             return
         if not isinstance(value, dict):
             field.errors.append("The connection settings must be a JSON object: { ... }.")

@@ -100,4 +100,10 @@ def actor() -> str:
 
 
 # Routes in other modules register on `bp` when imported.
-from dsar.staff import bulk_views, queue_views, request_views, system_views  # noqa: E402, F401
+from dsar.staff import (  # noqa: E402, F401
+    api_key_views,
+    bulk_views,
+    queue_views,
+    request_views,
+    system_views,
+)

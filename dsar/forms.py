@@ -1,0 +1,57 @@
+"""The base of every form: each field's raw input passes `dsar.inputs` before anything else.
+
+A form that subclasses `Form` refuses, with a message on the field, a file sent where text
+is expected, broken or control characters, line breaks in a one-line field, and a required
+field filled with blanks only; text fields come out trimmed (passwords excepted). The form's
+own validators then check shape as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import Field, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired
+
+from dsar import inputs
+
+
+def _required_message(field: Field) -> str | None:
+    for validator in field.validators:
+        if isinstance(validator, InputRequired | DataRequired):
+            return validator.message or inputs.BLANK
+    return None
+
+
+def refusal(field: Field) -> str | None:
+    """Why the field's raw input is refused, or None; cleans the field's text on the way."""
+    raw = field.raw_data or []
+    if any(not isinstance(value, str) for value in raw):
+        field.data = None
+        return inputs.NOT_TEXT
+    multiline = isinstance(field, TextAreaField)
+    for value in raw:
+        why = inputs.problem(value, multiline=multiline)
+        if why is not None:
+            field.data = None
+            return why
+    trimmed = isinstance(field, StringField) and not isinstance(field, PasswordField)
+    if trimmed and isinstance(field.data, str):
+        try:
+            field.data = inputs.clean(
+                field.data, multiline=multiline, required=_required_message(field)
+            )
+        except inputs.InputRefused as exc:
+            return exc.message
+    return None
+
+
+class Form(FlaskForm):
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        refused = [(field, why) for field in self if (why := refusal(field)) is not None]
+        valid = super().validate(extra_validators)
+        for field, why in refused:
+            field.errors = [why]
+        return valid and not refused
