@@ -79,7 +79,7 @@ def use_slow_systems(env: dict[str, str], url: str, count: int, secs: float) -> 
     """Disable the demo systems and register `count` vendor systems that take `secs` each."""
     os.environ.update(env)
     from dsar import create_app
-    from dsar.services import systems
+    from dsar.services import registry, systems
 
     path = Path(env["DSAR_INSTANCE_PATH"]) / "slow.toml"
     path.write_text("".join(http_system(f"slow{i}", url, f"/slow/{secs}") for i in range(count)))
@@ -87,7 +87,7 @@ def use_slow_systems(env: dict[str, str], url: str, count: int, secs: float) -> 
     with app.app_context():
         for system in systems.all_systems():
             systems.set_enabled(system, False, actor="bench")
-        systems.load_file(path, actor="bench")
+        registry.load_file(path, actor="bench")
         return app.config["DSAR_WORKERS"]
 
 

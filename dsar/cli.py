@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 from dsar import deadlines, rules
 from dsar.exceptions import ConfigFileError
 from dsar.models import ApiKey, RequestKind, Role
-from dsar.services import accounts, api_keys, systems
+from dsar.services import accounts, api_keys, registry
 
 group = AppGroup("dsar", help="dsar administration.")
 
@@ -133,7 +133,7 @@ def set_api_key_scopes(key_id: int, scopes: tuple[str, ...]) -> None:
 def load_systems(path: Path) -> None:
     """Register or update the data systems described in a TOML file."""
     try:
-        report = systems.load_file(path)
+        report = registry.load_file(path)
     except ConfigFileError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(

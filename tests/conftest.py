@@ -29,7 +29,7 @@ from dsar.demo.helpdesk import create_helpdesk_app
 from dsar.demo.seed import DEMO_SYSTEMS
 from dsar.extensions import db
 from dsar.launcher import worker_argv
-from dsar.services import systems
+from dsar.services import registry, systems
 
 HELPDESK_TOKEN = "test-helpdesk-token"
 DEMO_PEOPLE = 1500
@@ -160,7 +160,7 @@ def client(app: Flask) -> FlaskClient:
 def demo_systems(app: Flask) -> list[str]:
     """The demo systems that dsar reaches by itself; the paper archive (whose owner must act
     through a one-time link) is registered but disabled: see `demo_archive`."""
-    report = systems.load_file(DEMO_SYSTEMS)
+    report = registry.load_file(DEMO_SYSTEMS)
     archive = systems.get("archive")
     if archive is not None:
         systems.set_enabled(archive, False, actor="tests")

@@ -32,7 +32,7 @@ from dsar import create_app
 from dsar.config import ROOT, ConfigError, from_env
 from dsar.extensions import db
 from dsar.models import AuditHead, Event, Request
-from dsar.services import audit, audit_checks, checkpoints
+from dsar.services import answers, audit, audit_checks, checkpoints, workflow
 from dsar.services.api_keys import create as create_api_key
 from dsar.services.events import record
 from tests.postgres import pg_database, pg_server  # noqa: F401
@@ -53,7 +53,7 @@ def chain() -> list[Event]:
 @pytest.fixture
 def finished_request(app: Flask, demo_systems: list[str]) -> Request:
     """A CCPA opt-out run in every demo system and compiled, through the services."""
-    from dsar.services import intake, processing
+    from dsar.services import intake
 
     key, _ = create_api_key("tests")
     done = intake.submit(
@@ -65,8 +65,8 @@ def finished_request(app: Flask, demo_systems: list[str]) -> Request:
         identity_verified=True,
     )
     for task in list(done.request.tasks):
-        processing.run_task(task.id, last_attempt=True)
-    processing.compile_response(done.request.id)
+        workflow.run_task(task.id, last_attempt=True)
+    answers.compile_response(done.request.id)
     req = db.session.get(Request, done.request.id)
     assert req is not None
     return req

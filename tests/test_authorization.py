@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from dsar.extensions import db
 from dsar.models import Event, Request
-from dsar.services import intake, processing
+from dsar.services import answers, intake, workflow
 from dsar.services.api_keys import create as create_api_key
 from tests.conftest import csrf_token
 
@@ -127,8 +127,8 @@ def world(app: Flask, demo_systems: list[str]) -> dict[str, str]:
         identity_verified=True,
     )
     for task in list(done.request.tasks):
-        processing.run_task(task.id, last_attempt=True)
-    processing.compile_response(done.request.id)
+        workflow.run_task(task.id, last_attempt=True)
+    answers.compile_response(done.request.id)
     waiting = intake.submit(
         intake.Submission(
             kind="access", regime="uk_gdpr", name="Ann Smith", email="ann@example.org"

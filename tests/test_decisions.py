@@ -22,7 +22,7 @@ from dsar.models import (
     TaskStatus,
     User,
 )
-from dsar.services import decisions, intake
+from dsar.services import answers, decisions, intake, workflow
 from dsar.services.accounts import create_user
 from dsar.services.api_keys import create as create_api_key
 from tests.conftest import body_of, csrf_token, staff_post
@@ -240,12 +240,11 @@ def test_an_officer_decides_from_the_request_page(
 def test_staff_document_downloads_are_recorded(
     app: Flask, client: FlaskClient, login: Callable[[str], str], demo_systems: list[str]
 ) -> None:
-    from dsar.services import processing
 
     req = submit("opt_out", "ccpa")
     for task in list(req.tasks):
-        processing.run_task(task.id, last_attempt=True)
-    processing.compile_response(req.id)
+        workflow.run_task(task.id, last_attempt=True)
+    answers.compile_response(req.id)
     db.session.refresh(req)
     doc = req.documents[0]
     login("auditor")

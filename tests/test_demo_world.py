@@ -539,12 +539,15 @@ def test_systems_toml_names_the_six_demo_systems() -> None:
 
 
 def test_systems_toml_passes_the_registry_checks_with_a_full_disclosure() -> None:
-    from dsar.services import systems
+    from dsar.services import registry, system_checks
 
     data = tomllib.loads((ROOT / "dsar" / "demo" / "systems.toml").read_text(encoding="utf-8"))
     for system in data["system"]:
-        clean = systems._clean(systems._entry_values(system, system["kind"]))
-        assert set(clean["disclosure"]) == systems.DISCLOSURE_LISTS | systems.DISCLOSURE_TEXTS
+        clean = system_checks.clean(registry.entry_values(system, system["kind"]))
+        assert (
+            set(clean["disclosure"])
+            == system_checks.DISCLOSURE_LISTS | system_checks.DISCLOSURE_TEXTS
+        )
         assert clean["disclosure"]["purposes"] and clean["disclosure"]["retention"]
 
 

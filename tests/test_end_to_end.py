@@ -236,9 +236,9 @@ def test_a_failing_system_is_retried_then_marked_failed_without_holding_up_the_o
         '[system.config]\nbase_url = "http://127.0.0.1:9"\n'
         '[system.config.locate]\npath = "/search"\n'
     )
-    from dsar.services import systems
+    from dsar.services import registry
 
-    systems.load_file(broken)
+    registry.load_file(broken)
     resp = client.post(
         "/api/v1/requests",
         headers=api_headers(api_key),

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from dsar.extensions import db
 from dsar.models import Event, Request, RequestStatus, Task, TaskStatus
-from dsar.services import reconcile, systems
+from dsar.services import reconcile, registry, systems
 from tests.conftest import api_headers, staff_post
 from tests.vendor import http_system, vendor
 
@@ -44,7 +44,7 @@ def settled(*references: str) -> Callable[[], bool]:
 def load(tmp_path: Path, text: str) -> None:
     path = tmp_path / "systems.toml"
     path.write_text(text)
-    systems.load_file(path)
+    registry.load_file(path)
 
 
 def test_a_capped_system_never_runs_more_tasks_at_once_than_its_cap(

@@ -28,7 +28,7 @@ from dsar.config import ROOT
 from dsar.extensions import db
 from dsar.launcher import FORKING, IN_PROCESS, worker_argv
 from dsar.models import Event, RequestStatus, Task, TaskStatus
-from dsar.services import decisions, intake, processing, reconcile
+from dsar.services import decisions, intake, reconcile, workflow
 from dsar.services.api_keys import create as create_api_key
 from tests.test_engine import load, request, settled, submit
 from tests.vendor import http_system, vendor
@@ -310,5 +310,5 @@ def test_erasing_twice_leaves_the_same_state_as_erasing_once(
     assert [t.erased_count for t in second] == [0] * len(second)
     assert all(t.remaining_count == 0 for t in second)
     # A job run twice for the same task changes nothing either.
-    processing.run_task(second[0].id, last_attempt=True)
+    workflow.run_task(second[0].id, last_attempt=True)
     assert _snapshot(demo_dir) == once

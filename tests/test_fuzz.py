@@ -28,7 +28,7 @@ from sqlalchemy import JSON, String, Text, select
 from dsar import create_app, inputs, transitions
 from dsar.extensions import db
 from dsar.models import Request, Role
-from dsar.services import accounts, api_keys, intake, manual, processing, systems
+from dsar.services import accounts, api_keys, intake, manual, systems, workflow
 
 EXAMPLES = int(os.environ.get("DSAR_FUZZ_EXAMPLES", "1000"))
 FUZZ = settings(
@@ -239,7 +239,7 @@ def owner_link(fuzz_app: Flask) -> Callable[[], str]:
     def fresh() -> str:
         sub = intake.Submission(kind="access", regime="gdpr", name="Ann", email="ann@fuzz.test")
         req = intake.submit(sub, channel="api", api_key=key, identity_verified=True).request
-        processing.run_task(req.tasks[0].id, last_attempt=True)
+        workflow.run_task(req.tasks[0].id, last_attempt=True)
         newest = max(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
         found = re.search(r"/task/[A-Za-z0-9_-]+", newest.read_text())
         assert found and manual.find_task(found.group(0).removeprefix("/task/"))

@@ -35,7 +35,16 @@ from dsar.models import (
     TaskStatus,
     utcnow,
 )
-from dsar.services import accounts, api_keys, decisions, intake, manual, systems
+from dsar.services import (
+    accounts,
+    api_keys,
+    decisions,
+    intake,
+    manual,
+    manual_chase,
+    manual_reports,
+    systems,
+)
 from tests.conftest import body_of, csrf_token, staff_post
 
 OWNER = "keeper@example.com"
@@ -342,9 +351,9 @@ def test_the_service_refuses_an_outcome_the_action_does_not_allow(app: Flask) ->
     archive()
     task = paper_task(submit("opt_out", "ccpa"))
     with pytest.raises(ManualTaskRefused, match="opt out: report 'opted out' or 'nothing'"):
-        manual.report(task, outcome="erased", count=1, note="")
+        manual_reports.report(task, outcome="erased", count=1, note="")
     assert task.status is TaskStatus.ACTION_REQUIRED
-    manual.report(task, outcome="opted_out", count=4, note="")
+    manual_reports.report(task, outcome="opted_out", count=4, note="")
     assert (task.status, task.found_count) == (TaskStatus.SUCCEEDED, 4)
 
 
@@ -362,7 +371,7 @@ def chase_at_once(app: Flask, now: Any, workers: int = 2) -> list[dict[str, int]
         with app.app_context():
             try:
                 barrier.wait(10)
-                results.append(manual.chase(now=now))
+                results.append(manual_chase.chase(now=now))
             except BaseException as exc:  # reported by the test below
                 errors.append(exc)
             finally:
@@ -383,7 +392,7 @@ def test_reminders_go_out_once_each_even_from_two_workers_at_once(
     archive(deadline_days=7)
     req = submit("access")
     sent = sent_at(paper_task(req))
-    assert manual.chase(now=sent + timedelta(days=1)) == {
+    assert manual_chase.chase(now=sent + timedelta(days=1)) == {
         "reminded": 0,
         "escalated": 0,
         "resent": 0,
@@ -413,11 +422,11 @@ def test_escalation_after_the_deadline_tells_the_officer_once(
     req = submit("access")
     sent = sent_at(paper_task(req))
     old_path = owner_link(outbox)
-    assert manual.chase(now=sent + timedelta(days=2, hours=1))["reminded"] == 1
+    assert manual_chase.chase(now=sent + timedelta(days=2, hours=1))["reminded"] == 1
     late = sent + timedelta(days=3, minutes=1)
     results = chase_at_once(client.application, late)
     assert sorted(r["escalated"] for r in results) == [0, 1]
-    assert manual.chase(now=late + timedelta(days=1)) == {
+    assert manual_chase.chase(now=late + timedelta(days=1)) == {
         "reminded": 0,
         "escalated": 0,
         "resent": 0,
@@ -481,8 +490,8 @@ def test_a_link_that_could_not_be_emailed_is_sent_again_by_the_chase(
     assert (task.status, task.token_hash) == (TaskStatus.ACTION_REQUIRED, None)
     assert len(events("manual_task_mail_failed")) == 1
     app.config["DSAR_SMTP_URL"] = ""
-    assert manual.chase()["resent"] == 1
-    assert manual.chase()["resent"] == 0
+    assert manual_chase.chase()["resent"] == 1
+    assert manual_chase.chase()["resent"] == 0
     assert client.get(owner_link(outbox)).status_code == 200
     assert [e.detail["n"] for e in events("manual_task_sent")] == [1, 2]
 
@@ -494,7 +503,7 @@ def test_personal_data_never_reaches_urls_logs_or_events(
     caplog.set_level(logging.DEBUG, logger="dsar")
     archive(deadline_days=3)
     req = submit("access")
-    manual.chase(now=sent_at(paper_task(req)) + timedelta(days=2, hours=1))
+    manual_chase.chase(now=sent_at(paper_task(req)) + timedelta(days=2, hours=1))
     path = owner_link(outbox)
     client.get(path)
     report(client, path, outcome="found", count="1", note="Found Ada's folder")

@@ -27,7 +27,7 @@ from dsar.models import (
     TaskAction,
     TaskStatus,
 )
-from dsar.services.systems import DISCLOSURE_LISTS, DISCLOSURE_TEXTS
+from dsar.services.system_checks import DISCLOSURE_LISTS, DISCLOSURE_TEXTS
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from dsar.extensions import db
 from dsar.logs import DatabaseFailure, no_database_values
 from dsar.models import Document, Event, Request, RequestStatus, Task, TaskStatus
 from dsar.queue import DOCUMENTS, get_queue
-from dsar.services import processing
+from dsar.services import fanin
 from tests.conftest import api_headers, csrf_token
 from tests.postgres import pg_database, pg_server  # noqa: F401
 
@@ -141,7 +141,7 @@ def test_concurrent_fan_in_moves_the_request_and_enqueues_compiling_exactly_once
             with app.app_context():
                 try:
                     barrier.wait(timeout=30)
-                    processing.fan_in(request_id)
+                    fanin.fan_in(request_id)
                 finally:
                     db.session.remove()
         except BaseException as exc:  # reported by the test thread below

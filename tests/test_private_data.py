@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from dsar import create_app, spreadsheets
 from dsar.extensions import db
 from dsar.models import Document, Request, RequestStatus, Task
-from dsar.services import api_keys, intake, processing
+from dsar.services import answers, api_keys, intake, workflow
 from tests.conftest import api_headers, body_of, csrf_token, download_answer, link_in, staff_post
 
 JANE = {"name": "Jane Doe", "email": "jane.doe@example.com", "phone": "+44 20 7946 0958"}
@@ -230,8 +230,8 @@ def test_the_database_outbox_and_answers_are_readable_by_the_service_alone(
         identity_verified=True,
     )
     for task in list(receipt.request.tasks):
-        processing.run_task(task.id, last_attempt=True)
-    processing.compile_response(receipt.request.id)
+        workflow.run_task(task.id, last_attempt=True)
+    answers.compile_response(receipt.request.id)
     documents = app.config["DSAR_DOCUMENTS_DIR"]
     outbox = app.config["DSAR_OUTBOX_DIR"]
     assert mode(instance) == 0o700
@@ -297,8 +297,8 @@ def test_the_answers_csv_neutralises_formulas_and_the_json_keeps_the_value(
         identity_verified=True,
     )
     for task in list(receipt.request.tasks):
-        processing.run_task(task.id, last_attempt=True)
-    processing.compile_response(receipt.request.id)
+        workflow.run_task(task.id, last_attempt=True)
+    answers.compile_response(receipt.request.id)
     docs = {d.kind: d for d in db.session.scalars(select(Document))}
     folder = app.config["DSAR_DOCUMENTS_DIR"]
     rows = list(

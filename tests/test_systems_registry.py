@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from dsar.exceptions import ConfigFileError, SystemInvalid
 from dsar.extensions import db
 from dsar.models import DataSystem, Event, Role, SystemKind
-from dsar.services import accounts, api_keys, intake, systems
+from dsar.services import accounts, api_keys, intake, registry, system_secrets, systems
 from tests.conftest import csrf_token, sign_in
 
 ADMIN = ("admin@example.com", "admin-password-1")
@@ -539,15 +539,15 @@ def test_an_unknown_system_is_404(client: FlaskClient, staff: None) -> None:
 
 
 def test_masking() -> None:
-    assert systems.mask_url(WAREHOUSE_URL) == MASKED_URL
-    assert systems.mask_url("sqlite:///${DSAR_DEMO_DIR}/crm.db") == (
+    assert system_secrets.mask_url(WAREHOUSE_URL) == MASKED_URL
+    assert system_secrets.mask_url("sqlite:///${DSAR_DEMO_DIR}/crm.db") == (
         "sqlite:///${DSAR_DEMO_DIR}/crm.db"
     )
-    assert systems.mask_url("mysql://u:p%40ss:w0rd@h/d") == "mysql://u:***@h/d"
-    assert systems.mask_url("postgresql://u@h/d?sslmode=require&password=x&token=") == (
+    assert system_secrets.mask_url("mysql://u:p%40ss:w0rd@h/d") == "mysql://u:***@h/d"
+    assert system_secrets.mask_url("postgresql://u@h/d?sslmode=require&password=x&token=") == (
         "postgresql://u@h/d?sslmode=require&password=***&token="
     )
-    assert systems.scrub("bad password pa55 for u", {"url": "pg://u:pa55@h/d"}) == (
+    assert system_secrets.scrub("bad password pa55 for u", {"url": "pg://u:pa55@h/d"}) == (
         "bad password *** for u"
     )
 
@@ -561,5 +561,5 @@ def test_the_systems_file_refuses_literal_secrets_too(app: Flask, tmp_path: Any)
         encoding="utf-8",
     )
     with pytest.raises(ConfigFileError, match=r"system #1 \(api\): 'token' holds a literal"):
-        systems.load_file(path)
+        registry.load_file(path)
     assert stored("api") is None

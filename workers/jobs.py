@@ -9,7 +9,7 @@ from __future__ import annotations
 from rq import get_current_job
 
 from dsar.logs import no_database_values
-from dsar.services import processing, reconcile, reminders
+from dsar.services import answers, reconcile, reminders, workflow
 
 
 @no_database_values
@@ -17,13 +17,13 @@ def run_system_task(task_id: int) -> None:
     """Locate, erase or opt out in one data system for one request."""
     job = get_current_job()
     last_attempt = job is None or not job.retries_left
-    processing.run_task(task_id, last_attempt=last_attempt)
+    workflow.run_task(task_id, last_attempt=last_attempt)
 
 
 @no_database_values
 def compile_response(request_id: int) -> None:
     """Render the request's answer PDF once every task is final."""
-    processing.compile_response(request_id)
+    answers.compile_response(request_id)
 
 
 @no_database_values
@@ -41,9 +41,9 @@ def reconcile_tasks() -> None:
 @no_database_values
 def chase_manual_tasks() -> None:
     """Remind owners of systems with no API, and escalate their overdue tasks."""
-    from dsar.services import manual
+    from dsar.services import manual_chase
 
-    manual.chase()
+    manual_chase.chase()
 
 
 @no_database_values

@@ -11,7 +11,7 @@ from dsar.config import ROOT
 from dsar.demo import world
 from dsar.extensions import db
 from dsar.models import Role, User
-from dsar.services import accounts, systems
+from dsar.services import accounts, registry
 
 DEMO_SYSTEMS = ROOT / "dsar" / "demo" / "systems.toml"
 DEMO_STAFF = {
@@ -29,7 +29,7 @@ def ensure_demo(*, people: int = 3000, rebuild: bool = False) -> Iterator[str]:
         yield "Demo data systems built: " + ", ".join(f"{k} {v}" for k, v in counts.items())
     else:
         yield f"Demo data systems found in {folder}"
-    report = systems.load_file(DEMO_SYSTEMS, actor="demo")
+    report = registry.load_file(DEMO_SYSTEMS, actor="demo")
     yield (
         f"Data systems registered: {len(report.added)} added, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged"

@@ -10,7 +10,7 @@ from dsar.exceptions import LinkInvalid, ManualTaskRefused
 from dsar.extensions import limiter
 from dsar.models import Task
 from dsar.owner.forms import ReportForm
-from dsar.services import manual
+from dsar.services import manual, manual_reports
 
 bp = Blueprint("owner", __name__)
 
@@ -45,7 +45,7 @@ def task(token: str) -> Any:
     if not form.validate_on_submit():
         return _page(found, form)
     try:
-        manual.report(
+        manual_reports.report(
             found, outcome=form.outcome.data, count=form.count.data, note=form.note.data or ""
         )
     except LinkInvalid:

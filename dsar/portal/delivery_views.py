@@ -28,7 +28,7 @@ from dsar.exceptions import (
 from dsar.extensions import limiter
 from dsar.models import Document, Request
 from dsar.portal.forms import CodeForm, ConfirmForm
-from dsar.portal.views import _request_or_404, bp
+from dsar.portal.views import bp, request_or_404
 from dsar.services import delivery, downloads
 
 # The session (a signed cookie) holds {request id: end of grant, as a UNIX time}: a grant
@@ -78,7 +78,7 @@ def _refused(req: Request, token: str, exc: DeliveryRefused) -> Any:
 @limiter.limit("10 per hour")
 def send_code(token: str) -> Any:
     """Email a one-time download code to the request's address, then ask for it."""
-    req = _request_or_404(token)
+    req = request_or_404(token)
     try:
         delivery.issue_code(req)
     except DeliveryRefused as exc:
@@ -96,7 +96,7 @@ def send_code(token: str) -> Any:
 @limiter.limit("30 per hour", methods=["POST"])
 def download(token: str) -> Any:
     """Ask for the emailed code; once it is entered, list the files of the answer."""
-    req = _request_or_404(token)
+    req = request_or_404(token)
     form = CodeForm()
     if form.validate_on_submit():
         try:
@@ -127,7 +127,7 @@ def download(token: str) -> Any:
 @bp.get("/r/<token>/files/<int:document_id>")
 def answer_file(token: str, document_id: int) -> Any:
     """Serve one file of the answer to the browser holding a grant; record the download."""
-    req = _request_or_404(token)
+    req = request_or_404(token)
     try:
         doc = delivery.open_document(req, document_id, granted=granted(req))
     except DeliveryRefused as exc:
@@ -149,7 +149,7 @@ def _send(req: Request, doc: Document) -> Any:
 @bp.get("/r/<token>/response.pdf")
 def response_pdf(token: str) -> Any:
     """The old direct link: serves the answer only with a grant, else asks for a code."""
-    req = _request_or_404(token)
+    req = request_or_404(token)
     doc = next((d for d in delivery.person_documents(req) if d.kind == "response"), None)
     if doc is None or not granted(req):
         return redirect(url_for("portal.download", token=token))

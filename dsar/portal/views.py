@@ -42,7 +42,7 @@ TASK_WORDS = {
 }
 
 
-def _request_or_404(token: str) -> Request:
+def request_or_404(token: str) -> Request:
     try:
         return intake.find_by_tracking(token)
     except LinkInvalid:
@@ -171,7 +171,7 @@ def new_request() -> Any:
 
 @bp.get("/r/<token>")
 def status(token: str) -> str:
-    req = _request_or_404(token)
+    req = request_or_404(token)
     regime = rules.regime(req.regime)
     return render_template(
         "portal/status.html",
@@ -189,7 +189,7 @@ def status(token: str) -> str:
 
 @bp.get("/r/<token>/progress")
 def progress(token: str) -> Any:
-    return _progress(_request_or_404(token))
+    return _progress(request_or_404(token))
 
 
 @bp.route("/r/<token>/verify/<code>", methods=["GET", "POST"])
@@ -202,7 +202,7 @@ def verify(token: str, code: str) -> Any:
             abort(404, str(exc))
         flash("verified", "receipt")
         return redirect(url_for("portal.status", token=token))
-    req = _request_or_404(token)
+    req = request_or_404(token)
     return render_template("portal/verify.html", req=req, form=form, token=token)
 
 

@@ -3,9 +3,6 @@ what to do with a stuck data system. Every decision is an event naming who took 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import current_app
 from sqlalchemy import select
 
 from dsar import mail, transitions
@@ -23,7 +20,7 @@ from dsar.models import (
     utcnow,
 )
 from dsar.rules import regime
-from dsar.services import clock, processing
+from dsar.services import clock, workflow
 from dsar.services.events import record
 
 MAX_TEXT = 5000
@@ -105,8 +102,7 @@ def approve(req: Request, *, actor: str) -> None:
         task.started_at = task.finished_at = None
     _move(req, S.IN_PROGRESS, "approved", actor)
     db.session.commit()
-    processing.enqueue_pending(req)
-    processing.fan_in(req.id)
+    workflow.advance(req)
 
 
 def deny(req: Request, reason_key: str, text: str, *, actor: str) -> None:
@@ -196,24 +192,13 @@ def cancel(req: Request, reason: str, *, actor: str) -> None:
     )
 
 
-def _resume_after_task_change(req: Request) -> None:
-    if req.status is S.ACTION_REQUIRED and not any(
-        t.status is TaskStatus.FAILED for t in req.tasks
-    ):
-        before = transitions.move(req, S.IN_PROGRESS)
-        record(req, "resumed", actor="system", before=before, after=req.status)
-    db.session.commit()
-    processing.enqueue_pending(req)
-    processing.fan_in(req.id)
-
-
 def retry_task(task: Task, *, actor: str) -> None:
     if task.status is not TaskStatus.FAILED:
         raise DecisionRefused(f"Only a failed system can be retried; this one is {task.status}.")
     task.status = TaskStatus.PENDING
     task.finished_at = None
     record(task.request, "task_retry", actor=actor, detail={"system": task.system.key})
-    _resume_after_task_change(task.request)
+    workflow.resume(task.request)
 
 
 def retry_failed(req: Request, *, actor: str) -> int:
@@ -236,7 +221,7 @@ def retry_failed(req: Request, *, actor: str) -> int:
         actor=actor,
         detail={"systems": [t.system.key for t in failed]},
     )
-    _resume_after_task_change(req)
+    workflow.resume(req)
     return len(failed)
 
 
@@ -253,7 +238,7 @@ def skip_task(task: Task, reason: str, *, actor: str) -> None:
         actor=actor,
         detail={"system": task.system.key, "reason": reason},
     )
-    _resume_after_task_change(task.request)
+    workflow.resume(task.request)
 
 
 def complete_manual_task(task: Task, found: int, note: str, *, actor: str) -> None:
@@ -274,22 +259,4 @@ def complete_manual_task(task: Task, found: int, note: str, *, actor: str) -> No
         actor=actor,
         detail={"system": task.system.key, "found": found},
     )
-    _resume_after_task_change(task.request)
-
-
-def find_possible_duplicate(req: Request) -> Request | None:
-    """An earlier open or completed request from the same email for the same kind."""
-    days = current_app.config["DSAR_DUPLICATE_DAYS"]
-    since = req.received_at - timedelta(days=days)
-    return db.session.scalar(
-        select(Request)
-        .where(
-            Request.email == req.email,
-            Request.kind == req.kind,
-            Request.id != req.id,
-            Request.received_at >= since,
-            Request.status.not_in([S.CANCELLED, S.DUPLICATE]),
-        )
-        .order_by(Request.id.desc())
-        .limit(1)
-    )
+    workflow.resume(task.request)

@@ -14,7 +14,7 @@ from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import db
 from dsar.models import ApiKey, Request, RequestKind, RequestStatus, utcnow
 from dsar.rules import GPC_CITATION, GPC_REGIME, KIND_LABELS, OFFERED_KINDS, REGIMES, Verification
-from dsar.services import clock, decisions, processing
+from dsar.services import clock, workflow
 from dsar.services.events import record
 from dsar.tokens import digest, new_token
 
@@ -142,7 +142,7 @@ def submit(
     if gpc:
         detail = {"header": "Sec-GPC", "value": "1", "citation": GPC_CITATION}
         record(req, "gpc_signal", actor=actor, detail=detail)
-    earlier = decisions.find_possible_duplicate(req)
+    earlier = find_possible_duplicate(req)
     if earlier is not None:
         # Flagged for the officer only: verification is never skipped because of it.
         req.duplicate_of = earlier
@@ -204,7 +204,7 @@ def _start(req: Request, tracking: str) -> None:
         template="received",
         tracking_link=tracking_url(tracking),
     )
-    processing.start(req)
+    workflow.start(req)
 
 
 def acknowledge(req: Request, *, subject: str, template: str, **context: object) -> bool:
@@ -251,5 +251,23 @@ def verify(tracking_token: str, verification_token: str, *, now: datetime | None
         raise LinkInvalid("This confirmation link has expired. Please submit a new request.")
     _mark_verified(req, by="email", actor="person", now=now)
     db.session.commit()
-    processing.start(req)
+    workflow.start(req)
     return req
+
+
+def find_possible_duplicate(req: Request) -> Request | None:
+    """An earlier open or completed request from the same email for the same kind."""
+    days = current_app.config["DSAR_DUPLICATE_DAYS"]
+    since = req.received_at - timedelta(days=days)
+    return db.session.scalar(
+        select(Request)
+        .where(
+            Request.email == req.email,
+            Request.kind == req.kind,
+            Request.id != req.id,
+            Request.received_at >= since,
+            Request.status.not_in([RequestStatus.CANCELLED, RequestStatus.DUPLICATE]),
+        )
+        .order_by(Request.id.desc())
+        .limit(1)
+    )

@@ -1,4 +1,7 @@
-"""Systems with no API: email the owner a one-time link, take their report, chase them.
+"""Systems with no API: email the owner a one-time link, and tell officers when they cannot.
+
+The owner's report is taken in dsar.services.manual_reports, the reminders and escalations
+of the periodic chase are in dsar.services.manual_chase.
 
 The link is the owner's only credential: the database keeps its SHA-256, the email holds it
 once. The person's identity goes in that email and on the link's page (the owner must know
@@ -25,16 +28,14 @@ from dsar.models import (
     Event,
     Reminder,
     Request,
-    RequestStatus,
     SystemKind,
     Task,
     TaskAction,
     TaskStatus,
     utcnow,
 )
-from dsar.services import decisions, processing
 from dsar.services.events import record
-from dsar.services.reminders import _recipients as staff_recipients
+from dsar.services.recipients import officers
 from dsar.tokens import digest, new_token
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ def issue_link(
     if not contact:
         record(task.request, "manual_task_unassigned", actor=actor, detail={**detail, "n": number})
         db.session.commit()
-        _escalate(task, number, why="unassigned", now=now)
+        escalate(task, number, why="unassigned", now=now)
         return True
     due = local_date(due_at)
     record(
@@ -236,91 +237,6 @@ def find_task(token: str) -> Task:
     return task
 
 
-def _check_report(task: Task, outcome: str, count: int | None, note: str) -> tuple[int, str]:
-    allowed = OUTCOMES[task.action]
-    if outcome not in allowed:
-        choices = " or ".join(f"'{o.replace('_', ' ')}'" for o in allowed)
-        raise ManualTaskRefused(
-            f"This task asks you to {ACTION_WORDS[task.action]}: report {choices}.",
-            field="outcome",
-        )
-    if count is None:
-        if outcome in ("found", "erased"):
-            raise ManualTaskRefused(
-                f"Give the number of records you {outcome.replace('_', ' ')}.", field="count"
-            )
-        count = 0
-    if not 0 <= count <= MAX_COUNT:
-        raise ManualTaskRefused(f"Give a number from 0 to {MAX_COUNT:,}.", field="count")
-    if outcome == "nothing" and count:
-        raise ManualTaskRefused(
-            "You chose that nothing was found: leave the number empty or 0.", field="count"
-        )
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE:
-        raise ManualTaskRefused(f"Keep the note under {MAX_NOTE:,} characters.", field="note")
-    return count, note
-
-
-def _receipt(system: DataSystem, outcome: str, count: int) -> str:
-    if outcome == "nothing":
-        return f"{system.name}: no records held, checked by the owner"
-    if outcome == "opted_out":
-        return f"{system.name}: opted out by the owner ({count} record(s))"
-    return f"{system.name}: {count} record(s) {outcome} by the owner"
-
-
-def report(task: Task, *, outcome: str, count: int | None, note: str) -> None:
-    """Record what the owner found, erased or opted out; the link is used up.
-
-    Checked first, then the link is claimed in one UPDATE so that two reports through the
-    same link (a double click, two tabs) record one outcome; the loser gets LinkInvalid.
-    """
-    count, note = _check_report(task, outcome, count, note)
-    if task.status is not TaskStatus.ACTION_REQUIRED or task.token_hash is None:
-        raise LinkInvalid("This link has been used or has expired.")
-    claimed = db.session.execute(
-        update(Task)
-        .where(
-            Task.id == task.id,
-            Task.token_hash == task.token_hash,
-            Task.status == TaskStatus.ACTION_REQUIRED,
-        )
-        .values(token_hash=None)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        db.session.rollback()
-        raise LinkInvalid("This link has been used or has expired.")
-    now = utcnow()
-    task.token_hash = None
-    task.status = TaskStatus.SUCCEEDED
-    task.found_count = count if outcome != "nothing" else 0
-    task.erased_count = count if outcome == "erased" else 0
-    task.note = note
-    link = link_info(task)
-    task.result = {
-        "receipts": [_receipt(task.system, outcome, count)],
-        "records": {},
-        **({"link": link} if link else {}),
-    }
-    task.reported_at = task.finished_at = now
-    task.last_error = ""
-    # The note may name the person or their records: it stays on the task, not in the event.
-    record(
-        task.request,
-        "manual_task_reported",
-        actor="owner",
-        detail={"task": task.id, "system": task.system.key, "outcome": outcome, "count": count},
-    )
-    db.session.commit()
-    req = task.request
-    if req.status is RequestStatus.ACTION_REQUIRED:
-        decisions._resume_after_task_change(req)
-    else:
-        processing.fan_in(req.id)
-
-
 def resend(req: Request, task_id: int, *, actor: str) -> None:
     """An officer's "send the link again": a fresh token replaces the old one."""
     task = next((t for t in req.tasks if t.id == task_id), None)
@@ -333,10 +249,10 @@ def resend(req: Request, task_id: int, *, actor: str) -> None:
     issue_link(task, force=True, actor=actor)
 
 
-# -- the periodic chase ------------------------------------------------------------------
+# -- telling the officers ---------------------------------------------------------------
 
 
-def _claim(task: Task, key: str) -> Reminder | None:
+def claim(task: Task, key: str) -> Reminder | None:
     """Claim one message for this task; None when another worker or run already did."""
     try:
         with db.session.begin_nested():
@@ -347,9 +263,9 @@ def _claim(task: Task, key: str) -> Reminder | None:
     return reminder
 
 
-def _escalate(task: Task, number: int, *, why: str, now: datetime) -> bool:
+def escalate(task: Task, number: int, *, why: str, now: datetime) -> bool:
     """Tell the request's assignee (or every officer) once that the owner has not acted."""
-    reminder = _claim(task, f"task-{task.id}-{number}-escalate")
+    reminder = claim(task, f"task-{task.id}-{number}-escalate")
     if reminder is None:
         return False
     opened = db.session.execute(
@@ -363,7 +279,7 @@ def _escalate(task: Task, number: int, *, why: str, now: datetime) -> bool:
         return False
     task.escalated_at = now
     req = task.request
-    recipients = staff_recipients(req)
+    recipients = officers(req)
     reminder.recipients = len(recipients)
     record(
         req,
@@ -392,85 +308,3 @@ def _escalate(task: Task, number: int, *, why: str, now: datetime) -> bool:
         )
     db.session.commit()
     return True
-
-
-def _remind(task: Task, number: int, day: int, sent_at: datetime, due: date) -> bool:
-    reminder = _claim(task, f"task-{task.id}-{number}-remind-{day}")
-    if reminder is None:
-        return False
-    req, system = task.request, task.system
-    reminder.recipients = 1
-    record(
-        req,
-        "manual_task_reminded",
-        actor="system",
-        detail={"task": task.id, "system": system.key, "day": day},
-    )
-    mail.send(
-        to=system.contact,
-        subject=f"Reminder: {ACTION_WORDS[task.action]} a person in {system.name} by "
-        f"{due:%-d %B %Y} ({req.reference})",
-        template="manual_reminder",
-        task=task,
-        request=req,
-        system=system,
-        action_words=ACTION_WORDS[task.action],
-        sent_on=local_date(sent_at),
-        due=due,
-        request_id=req.id,
-    )
-    db.session.commit()
-    return True
-
-
-def _chase_one(task: Task, now: datetime, offsets: list[int], counts: dict[str, int]) -> None:
-    link = link_info(task)
-    if link is None or link.get("unassigned") or link.get("action") != task.action.value:
-        return
-    if task.request.status not in transitions.OPEN_STATUSES:
-        return
-    if link.get("mail_failed") and task.token_hash is None:
-        if issue_link(task, force=True, now=now):
-            counts["resent"] += 1
-        return
-    if task.token_hash is None:
-        return
-    sent_at = datetime.fromisoformat(link["sent_at"])
-    due_at = datetime.fromisoformat(link["due_at"])
-    number = int(link["n"])
-    if now >= due_at:
-        if task.escalated_at is None and _escalate(task, number, why="overdue", now=now):
-            counts["escalated"] += 1
-        return
-    # Only the latest reminder reached is sent: a chase that ran late sends one, not three.
-    reached = [d for d in offsets if sent_at + timedelta(days=d) <= now]
-    if reached and _remind(task, number, max(reached), sent_at, local_date(due_at)):
-        counts["reminded"] += 1
-
-
-def chase(now: datetime | None = None) -> dict[str, int]:
-    """Remind owners on the configured days, escalate past the deadline; each once.
-
-    Safe from any number of workers at once: every message is claimed by a unique
-    (request, key) row in `reminders` before it is sent.
-    """
-    now = now or utcnow()
-    offsets = sorted(current_app.config["DSAR_MANUAL_REMINDER_DAYS"])
-    counts = {"reminded": 0, "escalated": 0, "resent": 0}
-    task_ids = db.session.scalars(
-        select(Task.id)
-        .join(DataSystem, Task.system_id == DataSystem.id)
-        .where(Task.status == TaskStatus.ACTION_REQUIRED, DataSystem.kind == SystemKind.MANUAL)
-        .order_by(Task.id)
-    ).all()
-    for task_id in task_ids:
-        task = db.session.get(Task, task_id)
-        if task is not None:
-            _chase_one(task, now, offsets, counts)
-    log.info(
-        "manual tasks: %d reminded, %d escalated, %d links sent again",
-        counts["reminded"],
-        counts["escalated"],
-        counts["resent"],
-    )
-    return counts

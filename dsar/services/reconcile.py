@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from dsar import queue
 from dsar.extensions import db
 from dsar.models import Request, RequestStatus, Task, TaskStatus, utcnow
-from dsar.services import processing
+from dsar.services import fanin, fanout, workflow
 from dsar.services.events import record
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def _resend(task: Task, was: TaskStatus, why: str) -> int:
         detail={"system": task.system.key, "why": why, "status_was": was.value},
     )
     db.session.commit()
-    processing.send_task_job(task.id, job_id)
+    fanout.send_task_job(task.id, job_id)
     return 1
 
 
@@ -92,7 +92,7 @@ def _start_pending(before: datetime) -> int:
     started = 0
     for req in stuck:
         pending = {t.id for t in req.tasks if t.status is TaskStatus.PENDING}
-        processing.enqueue_pending(req)
+        workflow.dispatch(req)
         db.session.refresh(req)
         started += sum(1 for t in req.tasks if t.id in pending and t.status != TaskStatus.PENDING)
     return started
@@ -107,6 +107,6 @@ def _recompile(before: datetime) -> int:
     sent = 0
     for request_id in stuck:
         if not queue.job_alive(f"compile-{request_id}"):
-            processing.send_compile_job(request_id)
+            fanin.send_compile_job(request_id)
             sent += 1
     return sent

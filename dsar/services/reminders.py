@@ -15,9 +15,11 @@ from sqlalchemy.exc import IntegrityError
 
 from dsar import mail, transitions
 from dsar.extensions import db
-from dsar.models import Reminder, Request, RequestStatus, Role, User
+from dsar.models import Reminder, Request, RequestStatus
 from dsar.services import clock
 from dsar.services.events import record
+from dsar.services.intake import acknowledge
+from dsar.services.recipients import officers
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +43,6 @@ def reminder_key(days_left: int, offsets: list[int], today: date) -> str | None:
     return f"before-{reached[0]}" if reached else None
 
 
-def _recipients(req: Request) -> list[str]:
-    if req.assignee is not None and req.assignee.active:
-        return [req.assignee.email]
-    for role in (Role.OFFICER, Role.ADMIN):
-        emails = db.session.scalars(
-            select(User.email).where(User.role == role, User.active.is_(True)).order_by(User.id)
-        ).all()
-        if emails:
-            return list(emails)
-    return []
-
-
 def _send_once(req: Request, key: str, days_left: int) -> bool:
     try:
         with db.session.begin_nested():
@@ -60,7 +50,7 @@ def _send_once(req: Request, key: str, days_left: int) -> bool:
             db.session.add(reminder)
     except IntegrityError:
         return False  # another worker, or an earlier run, sent it
-    recipients = _recipients(req)
+    recipients = officers(req)
     subject = (
         f"OVERDUE: {req.reference} was due {req.due_on:%-d %B %Y}"
         if days_left < 0
@@ -88,8 +78,6 @@ def _send_once(req: Request, key: str, days_left: int) -> bool:
 
 def _acknowledge_owed(req: Request, report: Report) -> None:
     """Send an acknowledgement that failed at intake; claimed first, like a reminder."""
-    from dsar.services.intake import acknowledge
-
     try:
         with db.session.begin_nested():
             db.session.add(Reminder(request_id=req.id, key="acknowledgement"))

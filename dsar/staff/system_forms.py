@@ -22,7 +22,8 @@ from dsar import inputs
 from dsar.config import ROOT
 from dsar.forms import Form
 from dsar.models import DataSystem, SystemKind
-from dsar.services.systems import KIND_LABELS, masked_config
+from dsar.services.system_secrets import masked_config
+from dsar.services.systems import KIND_LABELS
 
 MAX_CONFIG = 100_000
 # The demo system whose config shows each kind best.

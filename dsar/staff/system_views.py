@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from dsar.exceptions import SystemInvalid
 from dsar.extensions import db
 from dsar.models import DataSystem, Role, SystemKind
-from dsar.services import systems
+from dsar.services import system_secrets, systems
 from dsar.staff.forms import ConfirmForm, LogoutForm
 from dsar.staff.system_forms import NewSystemForm, SystemForm, config_examples
 from dsar.staff.views import ACTORS, actor, bp, roles_required
@@ -58,7 +58,7 @@ def _form_page(form: SystemForm, system: DataSystem | None) -> tuple[str, int]:
         system=system,
         examples=config_examples(),
         kind_labels=systems.KIND_LABELS,
-        env_var_help=systems.ENV_VAR_HELP,
+        env_var_help=system_secrets.ENV_VAR_HELP,
         current_kind=form.kind.data or SystemKind.SQL.value,
         confirm_form=ConfirmForm(),
         logout_form=LogoutForm(),

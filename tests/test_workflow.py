@@ -21,7 +21,7 @@ from dsar.models import (
     Task,
     TaskStatus,
 )
-from dsar.services import intake, processing
+from dsar.services import answers, fanin, intake, workflow
 
 S = RequestStatus
 
@@ -49,7 +49,7 @@ def test_fan_in_moves_the_request_exactly_once_under_a_race(
         with app.app_context():
             try:
                 barrier.wait()
-                processing.fan_in(req.id)
+                fanin.fan_in(req.id)
             except BaseException as exc:  # collected and reported by the test
                 errors.append(exc)
             finally:
@@ -84,12 +84,12 @@ def test_disabled_systems_get_no_task(app: Flask, demo_systems: list[str]) -> No
 def test_running_a_finished_task_again_changes_nothing(app: Flask, demo_systems: list[str]) -> None:
     req = vouched_request(app)
     task = req.tasks[0]
-    processing.run_task(task.id, last_attempt=False)
+    workflow.run_task(task.id, last_attempt=False)
     db.session.refresh(task)
     assert task.status is TaskStatus.SUCCEEDED
     assert task.attempts == 1
     found = task.found_count
-    processing.run_task(task.id, last_attempt=False)
+    workflow.run_task(task.id, last_attempt=False)
     db.session.refresh(task)
     assert (task.attempts, task.found_count) == (1, found)
 
@@ -97,11 +97,11 @@ def test_running_a_finished_task_again_changes_nothing(app: Flask, demo_systems:
 def test_compiling_twice_makes_one_document(app: Flask, demo_systems: list[str]) -> None:
     req = vouched_request(app)
     for task in list(req.tasks):
-        processing.run_task(task.id, last_attempt=True)
+        workflow.run_task(task.id, last_attempt=True)
     db.session.refresh(req)
     assert req.status is S.COMPILING
-    processing.compile_response(req.id)
-    processing.compile_response(req.id)
+    answers.compile_response(req.id)
+    answers.compile_response(req.id)
     db.session.refresh(req)
     assert req.status is S.COMPLETED
     docs = db.session.scalars(select(Document)).all()

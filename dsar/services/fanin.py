@@ -1,0 +1,45 @@
+"""Fan in: when every task of a request is final, move the request on, exactly once.
+
+Any number of workers may finish a request's last tasks at the same moment; the move is one
+conditional UPDATE (in_progress -> compiling, or -> action_required when a system failed),
+so exactly one caller wins it and sends the compile job.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from dsar import queue, transitions
+from dsar.extensions import db
+from dsar.models import FINAL_TASK_STATUSES, Request, RequestStatus, Task, TaskStatus
+from dsar.services.events import record
+
+
+def fan_in(request_id: int) -> None:
+    """When every task is final, move the request on; exactly one caller wins the move."""
+    statuses = db.session.scalars(select(Task.status).where(Task.request_id == request_id)).all()
+    if any(s not in FINAL_TASK_STATUSES for s in statuses):
+        return
+    failed = TaskStatus.FAILED in statuses
+    after = RequestStatus.ACTION_REQUIRED if failed else RequestStatus.COMPILING
+    if not transitions.move_if(request_id, RequestStatus.IN_PROGRESS, after):
+        db.session.rollback()
+        return
+    req = db.session.get(Request, request_id)
+    db.session.refresh(req)
+    record(req, "fan_in", actor="worker", before=RequestStatus.IN_PROGRESS, after=after)
+    db.session.commit()
+    if after is RequestStatus.COMPILING:
+        send_compile_job(request_id)
+
+
+def send_compile_job(request_id: int) -> None:
+    """PDFs render on their own queue, in forking workers, within DSAR_PDF_TIMEOUT."""
+    queue.enqueue(
+        "workers.jobs.compile_response",
+        request_id,
+        queue_name=queue.DOCUMENTS,
+        job_id=f"compile-{request_id}",
+        timeout=current_app.config["DSAR_PDF_TIMEOUT"],
+    )

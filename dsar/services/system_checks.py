@@ -1,0 +1,169 @@
+"""What a data system's fields may hold, checked one way for the TOML file and the registry
+pages; `SystemInvalid` names the field at fault."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from dsar import inputs
+from dsar.connectors import validate_config
+from dsar.exceptions import ConnectorError, SystemInvalid
+from dsar.models import SystemKind
+from dsar.services.system_secrets import refuse_hidden, refuse_secrets
+
+META = ("name", "owner", "contact", "description")
+# The fields an admin may change, in the order events list them.
+FIELDS = (
+    "name",
+    "kind",
+    "owner",
+    "contact",
+    "description",
+    "enabled",
+    "config",
+    "disclosure",
+    "max_concurrency",
+)
+# What the access answer says about a system (GDPR Art. 15(1)(a)-(h), CCPA 1798.110 and
+# 7024(d)): lists of phrases, or one phrase. `withheld` names fields whose values are never
+# disclosed, only said to exist (SSN, driver's licence, account numbers, passwords, ...).
+DISCLOSURE_LISTS = frozenset(
+    {"purposes", "categories", "recipients", "third_countries", "ccpa_categories", "withheld"}
+)
+DISCLOSURE_TEXTS = frozenset({"retention", "source", "automated_decisions", "legal_basis"})
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_LIMITS = {"name": 200, "owner": 200, "contact": 254}
+
+
+def _kind(value: Any) -> SystemKind:
+    try:
+        return SystemKind(value)
+    except ValueError:
+        choices = ", ".join(k.value for k in SystemKind)
+        raise SystemInvalid(f"'kind' must be one of {choices}", field="kind") from None
+
+
+def check_config(kind: SystemKind, config: Any) -> None:
+    """Raise SystemInvalid (field "config") naming the first problem in a system's config."""
+    if not isinstance(config, dict):
+        raise SystemInvalid("the connection settings must be an object of settings", field="config")
+    refuse_secrets(kind, config)
+    refuse_hidden(config)
+    if kind is SystemKind.MANUAL:
+        # No connection: only the owner's deadline and what to tell them (dsar.services.manual).
+        unknown = sorted(set(config) - {"deadline_days", "instructions"})
+        if unknown:
+            raise SystemInvalid(
+                f"manual systems take only 'deadline_days' and 'instructions'; remove "
+                f"{', '.join(repr(k) for k in unknown)}",
+                field="config",
+            )
+        days = config.get("deadline_days")
+        if days is not None and (type(days) is not int or not 1 <= days <= 90):
+            raise SystemInvalid(
+                "'deadline_days' must be a whole number of days from 1 to 90", field="config"
+            )
+        text = config.get("instructions")
+        if text is not None and (not isinstance(text, str) or len(text) > 2000):
+            raise SystemInvalid(
+                "'instructions' must be text of at most 2,000 characters", field="config"
+            )
+        return
+    try:
+        validate_config(kind, config)
+    except ConnectorError as exc:
+        raise SystemInvalid(str(exc), field="config") from None
+
+
+def check_disclosure(value: Any) -> dict[str, Any]:
+    """The disclosure table, checked: known keys only, phrases of at most 500 characters."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SystemInvalid("'disclosure' must be a table of keys", field="disclosure")
+    clean: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in DISCLOSURE_LISTS:
+            items = [item] if isinstance(item, str) else item
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                message = f"disclosure '{key}' must be a list of text"
+                raise SystemInvalid(message, field="disclosure")
+            clean[key] = [i.strip() for i in items if i.strip()]
+        elif key in DISCLOSURE_TEXTS:
+            if not isinstance(item, str):
+                raise SystemInvalid(f"disclosure '{key}' must be text", field="disclosure")
+            clean[key] = item.strip()
+        else:
+            known = ", ".join(sorted(DISCLOSURE_LISTS | DISCLOSURE_TEXTS))
+            raise SystemInvalid(
+                f"disclosure: unknown key {key!r}; known keys: {known}", field="disclosure"
+            )
+        if any(len(i) > 500 for i in ([clean[key]] if key in DISCLOSURE_TEXTS else clean[key])):
+            raise SystemInvalid(f"disclosure '{key}': at most 500 characters", field="disclosure")
+    return clean
+
+
+def check_concurrency(value: Any) -> int:
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
+        raise SystemInvalid(
+            "'max_concurrency' must be a whole number from 0 (no cap) to 1000",
+            field="max_concurrency",
+        )
+    return value
+
+
+def check_key(key: Any) -> str:
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        raise SystemInvalid("'key' must be 1 to 64 letters, digits, - or _", field="key")
+    return key
+
+
+def check_strings(value: Any, field: str) -> None:
+    """Every string in a nested setting is text that can be stored (dsar.inputs.problem)."""
+    if isinstance(value, str):
+        if inputs.problem(value, multiline=True) is not None:
+            raise SystemInvalid(
+                f"'{field}' holds a value with control or broken characters", field=field
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_strings(key, field)
+            check_strings(item, field)
+    elif isinstance(value, list):
+        for item in value:
+            check_strings(item, field)
+
+
+def clean(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a system, checked; SystemInvalid names the first wrong one."""
+    clean: dict[str, Any] = {}
+    for name in META:
+        value = values.get(name, "")
+        if value is None:
+            value = ""
+        try:
+            value = inputs.clean(value, multiline=name == "description")
+        except inputs.InputRefused as exc:
+            raise SystemInvalid(f"'{name}': {exc.message}", field=name) from None
+        if name in _LIMITS and len(value) > _LIMITS[name]:
+            raise SystemInvalid(f"'{name}' must be at most {_LIMITS[name]} characters", field=name)
+        clean[name] = value
+    if not clean["name"]:
+        raise SystemInvalid("'name' is required", field="name")
+    clean["kind"] = _kind(values.get("kind"))
+    clean["enabled"] = bool(values.get("enabled", True))
+    config = values.get("config")
+    config = {} if config is None else copy.deepcopy(config)
+    check_strings(config, "config")
+    check_config(clean["kind"], config)
+    clean["config"] = config
+    disclosure = values.get("disclosure")
+    check_strings(disclosure, "disclosure")
+    clean["disclosure"] = check_disclosure(disclosure)
+    clean["max_concurrency"] = check_concurrency(values.get("max_concurrency"))
+    return clean
