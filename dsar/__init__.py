@@ -11,6 +11,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, make_url
 from werkzeug.exceptions import BadRequest, HTTPException, default_exceptions
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from dsar import config as settings
@@ -43,6 +44,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = RowId
     _private_files(app)
     rules.configure(app.config)
+    hops = app.config["DSAR_TRUSTED_PROXIES"]
+    if hops:
+        # The client's address, scheme and host as the trusted proxies saw them; what the
+        # client itself put in these headers is further left and ignored.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     _init_extensions(app)
     _register_blueprints(app)
     _register_errors(app)
@@ -126,7 +132,9 @@ def _init_extensions(app: Flask) -> None:
         force_https=False,
         content_security_policy=CSP,
         frame_options="DENY",
-        referrer_policy="no-referrer",
+        # Our own pages get the page a form came from (the CSRF check over HTTPS needs it);
+        # no other site ever sees an address of ours, which may hold a link token.
+        referrer_policy="same-origin",
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
         strict_transport_security=app.config["DSAR_ENV"] == "production",
     )

@@ -244,10 +244,13 @@ def audit_checkpoint() -> None:
 @click.option("--rebuild", is_flag=True, help="Rebuild the demo data systems from the seed.")
 def demo(people: int, rebuild: bool) -> None:
     """Create the demo world: data systems, their registry entries and staff logins."""
-    from dsar.demo.seed import ensure_demo
+    from dsar.demo.seed import DemoRefused, ensure_demo
 
-    for line in ensure_demo(people=people, rebuild=rebuild):
-        click.echo(line)
+    try:
+        for line in ensure_demo(people=people, rebuild=rebuild):
+            click.echo(line)
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @group.command("purge")

@@ -122,6 +122,13 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         "DSAR_EMBEDDED_REDIS": not env.get("REDIS_URL"),
         "RATELIMIT_STORAGE_URI": env.get("DSAR_RATELIMIT_STORAGE") or limiter_storage(redis_url),
         "RATELIMIT_ENABLED": env.get("DSAR_RATELIMIT", "on") != "off",
+        # Proxies in front of dsar whose X-Forwarded-For/-Proto/-Host to believe, counted
+        # from dsar outwards (0: none; 1: one TLS proxy). Only then are rate limits, lockouts
+        # and secure cookies about the real client; a header from anyone else is ignored.
+        "DSAR_TRUSTED_PROXIES": _int(env, "DSAR_TRUSTED_PROXIES", 0),
+        # The demo staff accounts (published passwords) stop signing in once a real admin
+        # exists; "1" lets them go on (a shared demo server).
+        "DSAR_ALLOW_DEMO_LOGINS": env.get("DSAR_ALLOW_DEMO_LOGINS", "") in {"1", "on", "true"},
         "RATELIMIT_HEADERS_ENABLED": True,  # Retry-After with every 429
         # Calls per API key (a flask-limiter rate such as "600 per minute").
         "DSAR_API_RATE_LIMIT": _rate(env, "DSAR_API_RATE_LIMIT", "600 per minute"),

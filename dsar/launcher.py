@@ -199,6 +199,15 @@ Press Ctrl-C to stop.
         )
 
     def run(self) -> int:
+        if self.app.config["DSAR_ENV"] == "production":
+            print(
+                "dsar could not start: `make run` runs the demo world, whose staff passwords "
+                "are published; it refuses DSAR_ENV=production. For production, follow the "
+                "README's Production section.",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 1
         self.instance.mkdir(parents=True, exist_ok=True)
         self.stop_leftovers()
         signal.signal(signal.SIGINT, self.on_signal)

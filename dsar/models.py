@@ -111,6 +111,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     # Rotated at login and logout so that a copied session cookie dies with the session.
     session_token: Mapped[str] = mapped_column(String(64))
+    # Made by the demo world with a published password: refused once a real admin exists.
+    demo: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def get_id(self) -> str:

@@ -71,7 +71,7 @@ def test_person_submits_access_request_confirms_email_and_downloads_answer(
     home = page.goto(f"{live_server}/")
     assert home is not None and home.ok
     assert "frame-ancestors 'none'" in home.headers["content-security-policy"]
-    assert home.headers["referrer-policy"] == "no-referrer"
+    assert home.headers["referrer-policy"] == "same-origin"
 
     page.locator(".hero").get_by_role("link", name="Make a request").click()
     expect(page).to_have_url(f"{live_server}/request")

@@ -191,7 +191,7 @@ def test_the_page_shows_what_to_look_for_and_looking_changes_nothing(
     assert "I found records about this person" in page
     assert "I erased" not in page  # a locate task offers found or nothing
     assert resp.headers["Cache-Control"] == "no-store"
-    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    assert resp.headers["Referrer-Policy"] == "same-origin"
     assert db.session.scalar(select(func.count(Event.id))) == before
     assert paper_task(req).status is TaskStatus.ACTION_REQUIRED
 

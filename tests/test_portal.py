@@ -187,7 +187,7 @@ def test_status_page_shows_due_date_and_why(client: FlaskClient) -> None:
     location = client.post("/request", data=data).headers["Location"]
     page = client.get(location)
     assert page.headers["Cache-Control"] == "no-store"
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     text = page.get_data(as_text=True)
     req = db.session.scalars(select(Request)).one()

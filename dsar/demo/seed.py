@@ -21,8 +21,18 @@ DEMO_STAFF = {
 }
 
 
+class DemoRefused(RuntimeError):
+    """The demo is not for production: its staff passwords are published."""
+
+
 def ensure_demo(*, people: int = 3000, rebuild: bool = False) -> Iterator[str]:
     """Create what is missing and say what was done; running it twice adds nothing."""
+    if current_app.config["DSAR_ENV"] == "production":
+        raise DemoRefused(
+            "The demo world is not for production (DSAR_ENV=production): its staff accounts "
+            "have published passwords. Register your own systems with `flask dsar "
+            "load-systems FILE` and make your admin with `flask dsar create-user`."
+        )
     folder = current_app.config["DSAR_DEMO_DIR"]
     if rebuild or not world.exists(folder):
         counts = world.build(folder, people=people)
@@ -36,5 +46,5 @@ def ensure_demo(*, people: int = 3000, rebuild: bool = False) -> Iterator[str]:
     )
     for email, (role, password) in DEMO_STAFF.items():
         if db.session.scalar(select(User).where(User.email == email)) is None:
-            accounts.create_user(email, role, password, actor="demo")
+            accounts.create_user(email, role, password, actor="demo", demo=True)
             yield f"Demo staff account created: {email}"

@@ -60,5 +60,5 @@ def task(token: str) -> Any:
 def private(response: Any) -> Any:
     """The page shows whom to look for: no cache may keep it, no link may leak its address."""
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # never to another site
     return response

@@ -6,6 +6,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from sqlalchemy import select
 
 from dsar.exceptions import DsarError
@@ -22,7 +23,9 @@ class AccountError(DsarError):
     pass
 
 
-def create_user(email: str, role: Role, password: str, *, actor: str = "cli") -> User:
+def create_user(
+    email: str, role: Role, password: str, *, actor: str = "cli", demo: bool = False
+) -> User:
     email = email.strip().lower()
     if len(password) < 12:
         raise AccountError("passwords must be at least 12 characters long")
@@ -33,6 +36,7 @@ def create_user(email: str, role: Role, password: str, *, actor: str = "cli") ->
         role=role,
         password_hash=_hasher.hash(password),
         session_token=secrets.token_hex(16),
+        demo=demo,
     )
     db.session.add(user)
     db.session.flush()
@@ -41,7 +45,26 @@ def create_user(email: str, role: Role, password: str, *, actor: str = "cli") ->
     return user
 
 
+DEMO_REFUSED = (
+    "The demo accounts stopped working when a real admin account was made: their passwords "
+    "are published. Sign in with your own account."
+)
+
+
+def demo_logins_allowed() -> bool:
+    """Demo accounts sign in until a real (non-demo) admin exists, unless a setting allows
+    them for good (DSAR_ALLOW_DEMO_LOGINS, for a shared demo server)."""
+    if current_app.config["DSAR_ALLOW_DEMO_LOGINS"]:
+        return True
+    real_admin = select(User.id).where(
+        User.role == Role.ADMIN, User.active.is_(True), User.demo.is_(False)
+    )
+    return db.session.scalar(real_admin.limit(1)) is None
+
+
 def authenticate(email: str, password: str) -> User | None:
+    """The account, if the password is right; None if not. `AccountError` for a demo
+    account that may no longer sign in."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -49,6 +72,8 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if user is None or not user.active:
         return None
+    if user.demo and not demo_logins_allowed():
+        raise AccountError(DEMO_REFUSED)
     user.session_token = secrets.token_hex(16)  # a fresh session identity at every login
     db.session.commit()
     return user

@@ -58,7 +58,11 @@ def _account_at_address() -> str:
 def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except accounts.AccountError as exc:
+            form.password.errors.append(str(exc))
+            return render_template("staff/login.html", form=form), 403
         if user is not None:
             session.clear()  # a fresh session: nothing from before sign-in carries over
             login_user(user)
