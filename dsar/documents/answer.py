@@ -23,7 +23,7 @@ import weasyprint
 from flask import current_app
 
 from dsar import deadlines, rules, spreadsheets
-from dsar.documents import PDF_ASSETS, AssetFetcher, RenderedFile, render_pdf
+from dsar.documents.render import PDF_ASSETS, AssetFetcher, RenderedFile, render_pdf
 from dsar.models import Request, Task, TaskStatus
 from dsar.rules import letters
 

@@ -17,8 +17,10 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from dsar import documents, mail, queue, transitions
+from dsar import mail, queue, transitions
 from dsar.connectors import Connector, Identity, Outcome, connector_for, dependencies
+from dsar.documents.compose import render_answer
+from dsar.documents.render import write_atomically
 from dsar.exceptions import ConnectorError
 from dsar.extensions import db
 from dsar.models import (
@@ -338,7 +340,7 @@ def compile_response(request_id: int) -> None:
     if req is None or req.status is not RequestStatus.COMPILING:
         return
     try:
-        files = documents.render_answer(req)
+        files = render_answer(req)
     except Exception as exc:  # a render that fails or runs out of time: an officer must look
         db.session.rollback()
         if transitions.move_if(request_id, RequestStatus.COMPILING, RequestStatus.ACTION_REQUIRED):
@@ -356,7 +358,7 @@ def compile_response(request_id: int) -> None:
     folder: Path = current_app.config["DSAR_DOCUMENTS_DIR"]
     names = [f"{req.reference}-{f.kind.replace('_', '-')}-{f.sha256[:12]}{f.suffix}" for f in files]
     for name, rendered in zip(names, files, strict=True):
-        documents.write_atomically(folder / name, rendered.data)
+        write_atomically(folder / name, rendered.data)
     if not transitions.move_if(request_id, RequestStatus.COMPILING, RequestStatus.COMPLETED):
         db.session.rollback()
         # Another run finished first; keep only the files its document rows name.
