@@ -23,7 +23,7 @@ from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from dsar.documents import AssetFetcher
+from dsar.documents.render import AssetFetcher
 from dsar.extensions import db
 from dsar.models import Event, Request
 from dsar.services import decisions, intake

@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from pypdf import PdfReader
 
-from dsar import documents
-from dsar.documents import PDF_ASSETS, AssetFetcher
+from dsar.documents.compose import render_answer
+from dsar.documents.render import PDF_ASSETS, AssetFetcher
 from dsar.extensions import db
 from dsar.models import (
     DataSystem,
@@ -169,7 +169,7 @@ def test_hostile_values_fetch_nothing_and_stay_text(
 ) -> None:
     url, hits = trap
     req = hostile_request(url, kind, action, regime)
-    files = documents.render_answer(req)
+    files = render_answer(req)
 
     assert files[0].kind == "response" and files[0].data.startswith(b"%PDF")
     assert hits == []  # the trap server was never called

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, render_template, request
 
-from dsar import documents, inputs, spreadsheets
+from dsar import inputs, spreadsheets
 from dsar.auditor.views import bp
+from dsar.documents.render import PDF_ASSETS, render_pdf
 from dsar.models import Role
 from dsar.services import metrics
 from dsar.staff.forms import LogoutForm
@@ -76,9 +77,9 @@ def metrics_csv() -> Any:
 @roles_required(*READERS)
 def metrics_pdf() -> Any:
     report = metrics.report(_year())
-    rendered = documents.render_pdf(
+    rendered = render_pdf(
         "pdf/metrics.html",
-        stylesheet=(documents.PDF_ASSETS / "metrics.css").as_uri(),
+        stylesheet=(PDF_ASSETS / "metrics.css").as_uri(),
         **_context(report),
     )
     return Response(

@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 
 from dsar import deadlines, rules
-from dsar.documents import PDF_ASSETS, RenderedFile, as_file, render_pdf
+from dsar.documents.render import PDF_ASSETS, RenderedFile, as_file, render_pdf
 from dsar.models import Request, Task, TaskStatus, utcnow
 
 STYLESHEET = "evidence.css"

@@ -27,8 +27,8 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 
 from dsar import rules
-from dsar.documents import PDF_ASSETS, Rendered, render_pdf
 from dsar.documents.certificates import STYLESHEET, local_day, long_date, proof_line
+from dsar.documents.render import PDF_ASSETS, Rendered, render_pdf
 from dsar.exceptions import SigningMisconfigured
 from dsar.extensions import db
 from dsar.models import Event, Request, utcnow

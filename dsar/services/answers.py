@@ -14,7 +14,9 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from dsar import documents, mail, transitions
+from dsar import mail, transitions
+from dsar.documents.compose import render_answer
+from dsar.documents.render import write_atomically
 from dsar.extensions import db
 from dsar.models import Document, Request, RequestStatus, utcnow
 from dsar.services.events import record
@@ -26,7 +28,7 @@ def compile_response(request_id: int) -> None:
     if req is None or req.status is not RequestStatus.COMPILING:
         return
     try:
-        files = documents.render_answer(req)
+        files = render_answer(req)
     except Exception as exc:  # a render that fails or runs out of time: an officer must look
         db.session.rollback()
         if transitions.move_if(request_id, RequestStatus.COMPILING, RequestStatus.ACTION_REQUIRED):
@@ -44,7 +46,7 @@ def compile_response(request_id: int) -> None:
     folder: Path = current_app.config["DSAR_DOCUMENTS_DIR"]
     names = [f"{req.reference}-{f.kind.replace('_', '-')}-{f.sha256[:12]}{f.suffix}" for f in files]
     for name, rendered in zip(names, files, strict=True):
-        documents.write_atomically(folder / name, rendered.data)
+        write_atomically(folder / name, rendered.data)
     if not transitions.move_if(request_id, RequestStatus.COMPILING, RequestStatus.COMPLETED):
         db.session.rollback()
         # Another run finished first; keep only the files its document rows name.

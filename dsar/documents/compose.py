@@ -1,0 +1,18 @@
+"""Pick the documents a finished request gets, by the action its kind asks of the systems."""
+
+from __future__ import annotations
+
+from dsar import rules
+from dsar.documents import answer, certificates
+from dsar.documents.render import RenderedFile
+from dsar.models import Request, TaskAction
+
+
+def render_answer(req: Request) -> list[RenderedFile]:
+    """Every file the request's answer is made of; the first is the PDF the person reads."""
+    action = rules.ACTIONS[req.kind]
+    if action is TaskAction.LOCATE:
+        return answer.render_access(req)
+    if action is TaskAction.ERASE:
+        return [certificates.render_deletion_certificate(req)]
+    return [certificates.render_opt_out_confirmation(req)]
