@@ -13,8 +13,10 @@ test:
 	@$(PY) -m pytest
 
 lint:
+	@scripts/bootstrap.sh dev
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/lint-imports --no-cache
 
 format:
 	@$(VENV)/bin/ruff format .

@@ -11,9 +11,9 @@ from typing import Any
 from flask import Response, abort
 
 from dsar.auditor.views import bp
-from dsar.documents.evidence import issue_evidence
 from dsar.exceptions import SigningMisconfigured
 from dsar.models import Role
+from dsar.services.evidence import issue_evidence
 from dsar.staff.request_views import request_or_404
 from dsar.staff.views import actor, roles_required
 

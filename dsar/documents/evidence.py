@@ -30,9 +30,7 @@ from dsar import rules
 from dsar.documents.certificates import STYLESHEET, local_day, long_date, proof_line
 from dsar.documents.render import PDF_ASSETS, Rendered, render_pdf
 from dsar.exceptions import SigningMisconfigured
-from dsar.extensions import db
 from dsar.models import Event, Request, utcnow
-from dsar.services.events import record
 
 SIGNATURE_FIELD = "dsar-evidence"
 
@@ -47,13 +45,6 @@ class Signing:
     signer: signers.SimpleSigner
     subject: str
     fingerprint: str
-
-
-@dataclass(frozen=True)
-class Evidence:
-    rendered: Rendered
-    signed: bool
-    filename: str
 
 
 def mask_email(email: str) -> str:
@@ -224,27 +215,14 @@ def _utc(moment: datetime | None) -> str:
 
 def render_evidence(req: Request, *, generated_by: str = "") -> Rendered:
     """Render the evidence PDF, signed when DSAR_SIGNING_KEY and DSAR_SIGNING_CERT are set."""
-    return _render(req, signing=load_signing(), generated_by=generated_by)
+    return render_signed(req, signing=load_signing(), generated_by=generated_by)
 
 
-def _render(req: Request, *, signing: Signing | None, generated_by: str) -> Rendered:
+def render_signed(req: Request, *, signing: Signing | None, generated_by: str) -> Rendered:
+    """Render the evidence PDF and sign it with `signing` (unsigned when None)."""
     started = time.perf_counter()
     context = evidence_context(req, signing=signing, generated_by=generated_by)
     pdf = render_pdf("pdf/evidence.html", utc=_utc, **context).pdf
     if signing is not None:
         pdf = sign(pdf, signing)
     return Rendered(pdf, hashlib.sha256(pdf).hexdigest(), time.perf_counter() - started)
-
-
-def issue_evidence(req: Request, *, actor: str) -> Evidence:
-    """Render (and sign) the evidence file and record who took it, with the file's SHA-256."""
-    signing = load_signing()
-    rendered = _render(req, signing=signing, generated_by=actor)
-    record(
-        req,
-        "evidence_downloaded",
-        actor=actor,
-        detail={"sha256": rendered.sha256, "signed": signing is not None},
-    )
-    db.session.commit()
-    return Evidence(rendered, signing is not None, f"{req.reference}-evidence.pdf")
