@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, make_url
 from werkzeug.exceptions import BadRequest, HTTPException, default_exceptions
@@ -17,6 +17,7 @@ from werkzeug.routing import IntegerConverter
 from dsar import config as settings
 from dsar import inputs, logs, queue, rules
 from dsar.config import ROOT
+from dsar.documents import words
 from dsar.extensions import csrf, db, limiter, login_manager, migrate, rest_api, talisman
 
 CSP = {
@@ -51,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     _init_extensions(app)
     _register_blueprints(app)
+    app.jinja_env.filters["wrap_long"] = words.wrap_long  # long tokens break at punctuation
     _register_errors(app)
     from dsar.cli import register
 
@@ -81,6 +83,7 @@ def _private_files(app: Flask) -> None:
     os.umask(0o077)
     cfg = app.config
     folders = [Path(app.instance_path), Path(cfg["DSAR_DOCUMENTS_DIR"])]
+    folders.append(Path(cfg["DSAR_UPLOADS_DIR"]))
     if not cfg["DSAR_SMTP_URL"]:
         folders.append(Path(cfg["DSAR_OUTBOX_DIR"]))
     for folder in folders:
@@ -111,9 +114,25 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+# Pages whose forms carry files: a larger body than the 1 MB every other page takes.
+UPLOAD_ENDPOINTS = frozenset({"owner.task"})
+
+
+def _upload_limit() -> None:
+    """Set before the CSRF check reads the form: the body is parsed under this limit."""
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        from dsar.services.uploads import MAX_FILES
+
+        megabytes = current_app.config["DSAR_UPLOAD_MAX_MB"] * MAX_FILES + 1
+        request.max_content_length = megabytes * 1024 * 1024
+
+
 def _init_extensions(app: Flask) -> None:
     # Never print a statement's parameters (names, emails) in an error or a log line.
-    options = {"hide_parameters": True, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+    options = {
+        "hide_parameters": True,
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    }
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": 30})
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
@@ -122,6 +141,7 @@ def _init_extensions(app: Flask) -> None:
         # dsar's own database only: the data systems' SQLite files are the owners' business.
         event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    app.before_request(_upload_limit)  # before CSRFProtect's, which reads the form
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "staff.login"
@@ -216,6 +236,11 @@ def _register_errors(app: Flask) -> None:
                 body["message"] = "The request body has errors; see 'errors'."
                 body["errors"] = data["messages"]
             return body, exc.code
+        if exc.code == 413:
+            exc.description = (
+                "What you sent is too large for this page, so nothing was saved. Go back and "
+                "send smaller or fewer files."
+            )
         return render_template("errors/error.html", error=exc), exc.code
 
     @app.errorhandler(Exception)

@@ -26,6 +26,7 @@ def register(app: Flask) -> None:
 
 @group.command("create-user")
 @click.option("--email", required=True)
+@click.option("--name", default="", help="How histories and evidence name the person.")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option(
     "--password",
@@ -35,12 +36,12 @@ def register(app: Flask) -> None:
     hide_input=True,
     default="",
 )
-def create_user(email: str, role: str, password: str) -> None:
+def create_user(email: str, name: str, role: str, password: str) -> None:
     """Create a staff account."""
     generated = not password
     password = password or secrets.token_urlsafe(18)
     try:
-        user = accounts.create_user(email, Role(role), password)
+        user = accounts.create_user(email, Role(role), password, name=name)
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Created {user.role.value} account {user.email}.")

@@ -7,6 +7,7 @@ dsar reads starts with `DSAR_`. Nothing else in the code reads the environment f
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,6 +55,15 @@ def _rate(env: Mapping[str, str], name: str, default: str) -> str:
     except ValueError as exc:
         raise ConfigError(f"{name} must be a rate like '600 per minute', got {raw!r}") from exc
     return raw
+
+
+def _names(env: Mapping[str, str], name: str, default: str) -> frozenset[str]:
+    raw = env.get(name, default)
+    values = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    bad = [v for v in values if not re.fullmatch(r"[a-z_]+(:[a-z_]+)?", v)]
+    if bad:
+        raise ConfigError(f"{name} must list kinds or law:kind pairs, got {bad[0]!r}")
+    return values
 
 
 def database_url(raw: str) -> str:
@@ -136,10 +146,29 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         "DSAR_BASE_URL": (env.get("DSAR_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         "DSAR_TIMEZONE": tz_name,
         "DSAR_COMPANY_NAME": env.get("DSAR_COMPANY_NAME", "Example Retail Ltd"),
+        # Who speaks in every letter (GDPR Art. 13(1)(a)-(b), 27, 37): the postal address
+        # (lines separated by ";"), the privacy contact, the DPO, the EU and UK
+        # representatives where the company needs them, and who signs ("Name, title").
+        "DSAR_COMPANY_ADDRESS": env.get(
+            "DSAR_COMPANY_ADDRESS", "1 Example Street; London EC1A 1AA; United Kingdom"
+        ),
+        "DSAR_PRIVACY_CONTACT": env.get("DSAR_PRIVACY_CONTACT", "privacy@example.com"),
+        "DSAR_DPO": env.get(
+            "DSAR_DPO", "Dana Protection, Data Protection Officer, dpo@example.com"
+        ),
+        "DSAR_EU_REPRESENTATIVE": env.get(
+            "DSAR_EU_REPRESENTATIVE",
+            "Example Retail GmbH, Beispielstraße 1, 10115 Berlin, Germany, eu-rep@example.com",
+        ),
+        "DSAR_UK_REPRESENTATIVE": env.get("DSAR_UK_REPRESENTATIVE", ""),
+        "DSAR_SIGNATORY": env.get("DSAR_SIGNATORY", "Sam Example, Head of Privacy"),
         "DSAR_MAIL_FROM": env.get("DSAR_MAIL_FROM", "privacy@example.com"),
         "DSAR_SMTP_URL": env.get("DSAR_SMTP_URL", ""),
         "DSAR_OUTBOX_DIR": Path(env.get("DSAR_OUTBOX_DIR") or instance / "outbox"),
         "DSAR_DOCUMENTS_DIR": Path(env.get("DSAR_DOCUMENTS_DIR") or instance / "documents"),
+        # Files system owners send with their reports (scans, photos, spreadsheets).
+        "DSAR_UPLOADS_DIR": Path(env.get("DSAR_UPLOADS_DIR") or instance / "uploads"),
+        "DSAR_UPLOAD_MAX_MB": _int(env, "DSAR_UPLOAD_MAX_MB", 10, minimum=1),
         "DSAR_DEMO_DIR": Path(env.get("DSAR_DEMO_DIR") or instance / "demo"),
         "DSAR_HELPDESK_URL": env.get("DSAR_HELPDESK_URL", "http://127.0.0.1:5055"),
         # One request fans out to every system at once: a worker per system of a typical
@@ -186,6 +215,12 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         "DSAR_SIGNING_PASSPHRASE": env.get("DSAR_SIGNING_PASSPHRASE", ""),
         # Secure delivery: the link's life, the one-time code's life and tries.
         "DSAR_DELIVERY_DAYS": _int(env, "DSAR_DELIVERY_DAYS", 30, minimum=1),
+        # Answers that go out without an officer's review: kinds ("opt_out") or laws and
+        # kinds ("ccpa:deletion"), comma-separated, or "all". Every other answer waits in
+        # ready_for_review until an officer releases it.
+        "DSAR_RELEASE_AT_ONCE": _names(
+            env, "DSAR_RELEASE_AT_ONCE", "opt_out,limit_sensitive,restriction,objection"
+        ),
         "DSAR_CODE_MINUTES": _int(env, "DSAR_CODE_MINUTES", 15, minimum=1),
         "DSAR_CODE_ATTEMPTS": _int(env, "DSAR_CODE_ATTEMPTS", 5, minimum=1),
         # Retention: located data purged this many days after completion; the request's

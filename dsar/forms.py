@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field, PasswordField, StringField, TextAreaField
+from wtforms import Field, FileField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired
 
 from dsar import inputs
@@ -27,6 +27,8 @@ def _required_message(field: Field) -> str | None:
 
 def refusal(field: Field) -> str | None:
     """Why the field's raw input is refused, or None; cleans the field's text on the way."""
+    if isinstance(field, FileField):
+        return None  # files are checked by what reads them (dsar.services.uploads)
     raw = field.raw_data or []
     if any(not isinstance(value, str) for value in raw):
         field.data = None

@@ -106,6 +106,8 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    # How the person appears in histories, evidence and letters ("Olivia Officer").
+    name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(_enum(Role))
     active: Mapped[bool] = mapped_column(default=True)
@@ -160,6 +162,9 @@ class DataSystem(db.Model):
     # What the access answer must say about this system (GDPR Art. 15(1)(a)-(h), CCPA
     # categories, values never disclosed): purposes, categories, recipients, retention, ...
     disclosure: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The words the person reads for this system's tables, fields and actions, instead of
+    # column names: places, fields (with yes/no meanings), opt_out, opt_out_undo, erase.
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # At most this many of the system's tasks run at once (0: no cap).
     max_concurrency: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -233,6 +238,9 @@ class Request(db.Model):
     documents: Mapped[list[Document]] = relationship(
         back_populates="request", order_by="Document.id", cascade="all, delete-orphan"
     )
+    redactions: Mapped[list[Redaction]] = relationship(
+        order_by="Redaction.id", cascade="all, delete-orphan"
+    )
 
 
 class Task(db.Model):
@@ -272,6 +280,9 @@ class Task(db.Model):
 
     request: Mapped[Request] = relationship(back_populates="tasks")
     system: Mapped[DataSystem] = relationship()
+    uploads: Mapped[list[Upload]] = relationship(
+        back_populates="task", order_by="Upload.id", cascade="all, delete-orphan"
+    )
 
 
 class Event(db.Model):
@@ -371,3 +382,41 @@ class Document(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     request: Mapped[Request] = relationship(back_populates="documents")
+
+
+class Upload(db.Model):
+    """A file a system's owner sent with their report (a scan, a photo, a spreadsheet).
+
+    Stored under DSAR_UPLOADS_DIR by a random name; the person's answer lists and attaches
+    it; the retention purge deletes it with the rest of the located data.
+    """
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(100))  # on disk: random, never the given name
+    original_name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    task: Mapped[Task] = relationship(back_populates="uploads")
+
+
+class Redaction(db.Model):
+    """An officer's decision to leave a record, or one field of it, out of the answer."""
+
+    __tablename__ = "redactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    system_key: Mapped[str] = mapped_column(String(64))
+    place: Mapped[str] = mapped_column(String(200))
+    record: Mapped[int]  # 1 for the first record of the place, as the answer numbers them
+    field: Mapped[str] = mapped_column(String(200), default="")  # empty: the whole record
+    reason: Mapped[str] = mapped_column(String(32))  # a key of dsar.rules.redactions
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -22,7 +22,8 @@ TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     S.IN_PROGRESS: frozenset({S.COMPILING, S.ACTION_REQUIRED, S.CANCELLED}),
     S.ACTION_REQUIRED: frozenset({S.IN_PROGRESS, S.COMPILING, *_CLOSING}),
     S.COMPILING: frozenset({S.READY_FOR_REVIEW, S.COMPLETED, S.ACTION_REQUIRED}),
-    S.READY_FOR_REVIEW: frozenset({S.COMPLETED, S.IN_PROGRESS}),
+    # Review: release, send back, or render again after a redaction.
+    S.READY_FOR_REVIEW: frozenset({S.COMPLETED, S.IN_PROGRESS, S.COMPILING}),
     S.COMPLETED: frozenset(),
     S.DENIED: frozenset(),
     S.CANCELLED: frozenset(),

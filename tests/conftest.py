@@ -125,6 +125,9 @@ def env(
         "DSAR_RETRY_INTERVALS": "1",
         "DSAR_CONNECTOR_TIMEOUT": "3",
         "DSAR_BASE_URL": "http://dsar.test",
+        # Answers go out as soon as they are compiled, as before the review step existed;
+        # tests/test_review.py sets the default (officers review access answers).
+        "DSAR_RELEASE_AT_ONCE": "all",
     }
     instance.mkdir()
     for key, value in values.items():

@@ -19,7 +19,7 @@ from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from dsar.documents import answer
+from dsar.documents import answer, words
 from dsar.extensions import db
 from dsar.models import (
     DataSystem,
@@ -36,7 +36,7 @@ from dsar.rules import letters
 from dsar.services import intake
 from dsar.services.api_keys import create as create_api_key
 
-WITHHELD = letters.WITHHELD_VALUE
+WITHHELD = letters.withheld_value("gdpr")
 
 
 def pdf_text(data: bytes) -> str:
@@ -111,9 +111,10 @@ def test_janes_access_answer_has_the_letter_contents_pages_and_her_data_attached
     assert f"page 1 of {pages}" in text and f"page {pages} of {pages}" in text
     for task in req.tasks:
         for place, rows in task.result["records"].items():
-            assert f"{place} ({len(rows)} record{'s' if len(rows) != 1 else ''})" in text
+            label = words.place_label(task.system, place)
+            assert f"{label} ({len(rows)} record{'s' if len(rows) != 1 else ''})" in text
     # The withheld value is nowhere; its name and the reason are.
-    assert "CRM (contacts): company" in text
+    assert "CRM (contacts): Company" in text
     assert f"company {WITHHELD}" in text or f"{WITHHELD}" in text
     inside = attachments(pdf)
     assert set(inside) == {"data.json", "data.csv"}
@@ -237,7 +238,7 @@ CONTACT = {"id": 1, "email": "jane.doe@example.com", "ssn": "123-45-6789", "city
                 "back to 1 January 2022",
                 "Civ. Code 1798.130(a)(2)(B)",
                 "Data we hold but do not show 11 CCR 7024(d)",
-                "CRM: ssn",
+                "CRM: SSN",
                 "California Privacy Protection Agency",
                 "Empty shop not stated by the system owner",
             ],
@@ -254,7 +255,7 @@ CONTACT = {"id": 1, "email": "jane.doe@example.com", "ssn": "123-45-6789", "city
                 "Purpose of the processing LGPD Art. 19 II",
                 "CRM customer service",
                 "ANPD",
-                "CRM: ssn",
+                "CRM: SSN",
             ],
         ),
         (
@@ -285,7 +286,7 @@ def test_each_regime_gets_its_letter_from_rule_data(
         assert "10 March 2025 to 10 March 2026" in text
     for blob in files.values():
         assert b"123-45-6789" not in blob
-    assert "123-45-6789" not in text and WITHHELD in text
+    assert "123-45-6789" not in text and letters.withheld_value(regime) in text
     assert "We hold no records about you in this system." in text
 
 
@@ -296,11 +297,11 @@ def test_long_tables_stop_at_the_cap_and_point_to_the_attachments(app: Flask) ->
     req = make_request("gdpr", [({"name": "Shop"}, {"orders": orders, "wide": wide})])
     files = files_of(req)
     text = pdf_text(files["response"])
-    assert "orders (12 records)" in text
+    assert "Orders (12 records)" in text
     assert "item-005" in text and "item-006" not in text
     assert "7 more records are in the attached data.json / data.csv." in text
     # A wide table prints as key/value blocks, also capped.
-    assert "Record 5 field_0: w5-0" in text and "w6-0" not in text
+    assert "Record 5 Field 0: w5-0" in text and "w6-0" not in text
     assert "2 more records are in the attached data.json / data.csv." in text
     data = json.loads(attachments(files["response"])["data.json"])
     assert len(data["systems"][0]["records"]["orders"]) == 12
@@ -314,7 +315,7 @@ def test_withheld_fields_are_hidden_at_any_depth_and_in_any_case(app: Flask) -> 
     req = make_request("uk_gdpr", [(meta, {"tickets": [ticket]})])
     files = files_of(req)
     text = pdf_text(files["response"])
-    assert "Help desk: password" in text
+    assert "Help desk: Password" in text
     for blob in files.values():
         assert b"hunter2-secret" not in blob
     assert "hunter2-secret" not in text

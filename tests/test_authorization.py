@@ -75,6 +75,7 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("auditor.metrics_csv", "GET"): ANY_STAFF,
     ("auditor.metrics_pdf", "GET"): ANY_STAFF,
     ("staff.bulk", "POST"): ACTORS,
+    ("staff.page_preview", "GET"): ANY_STAFF,
     ("staff.api_keys_page", "GET"): ADMIN_PAGE,
     ("staff.create_api_key", "POST"): ADMIN_POST,  # empty form: 422, no key made
     ("staff.api_key_scopes", "POST"): ADMIN_POST,
@@ -99,6 +100,9 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
             "retry_task",
             "retry_failed",
             "skip_task",
+            "redact",
+            "unredact",
+            "release",
         )
     },
 }
@@ -158,7 +162,14 @@ def url_for_rule(app: Flask, endpoint: str, world: dict[str, str]) -> str:
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     values = {
         "reference": world["done_reference"]
-        if endpoint in {"staff.document", "staff.task_done", "staff.retry_task", "staff.skip_task"}
+        if endpoint
+        in {
+            "staff.document",
+            "staff.task_done",
+            "staff.retry_task",
+            "staff.skip_task",
+            "staff.page_preview",
+        }
         else world["reference"],
         "token": world["done_token"] if endpoint == "portal.response_pdf" else world["token"],
         "code": world["code"],
@@ -167,6 +178,8 @@ def url_for_rule(app: Flask, endpoint: str, world: dict[str, str]) -> str:
         "key": world["key"],
         "key_id": world["key_id"],
         "filename": "css/app.css",
+        "page": 1,
+        "redaction_id": 1,
     }
     return rule.build({k: values[k] for k in rule.arguments})[1]
 

@@ -360,7 +360,9 @@ def test_officer_filters_the_queue_approves_a_deletion_after_its_dry_run_and_see
     assert jane not in (demo_dir / "events.csv").read_text(encoding="utf-8")
 
     documents = page.locator("section.card", has=page.get_by_role("heading", name="Documents"))
-    link = documents.get_by_role("link", name=re.compile(rf"^response: {reference}-.*\.pdf$"))
+    link = documents.get_by_role(
+        "link", name=re.compile(rf"^The letter \(PDF\): {reference}-.*\.pdf$")
+    )
     expect(link).to_have_count(1)
     with page.expect_download() as info:
         link.click()

@@ -12,9 +12,10 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from dsar.documents import certificates
+from dsar.documents import certificates, words
 from dsar.extensions import db
 from dsar.models import FINAL_TASK_STATUSES, Document, Request, RequestStatus, TaskStatus
+from dsar.rules import citations
 from dsar.services import decisions
 from tests.conftest import api_headers, staff_post
 
@@ -113,7 +114,10 @@ def test_deletion_certificate_names_every_system_with_erased_counts_and_proof(
         # The summary row: the system, its erased and kept counts, and the re-check.
         assert f"{name} {task.erased_count} {task.retained_count} re-searched on" in text, name
         for kept in (task.result or {}).get("kept") or []:
-            assert " ".join(kept["citation"].split()) in text
+            # Only the citations of the person's law (GDPR): no CCPA or LGPD article.
+            cited = citations.only_for("gdpr", kept["citation"])
+            assert cited and " ".join(cited.split()) in text
+        assert " ".join(task.system.labels["erase"].split()) in text, key
     for task in tasks.values():
         if task.status is TaskStatus.SKIPPED:  # the paper archive
             assert f"{task.system.name} skipped: {MANUAL_SKIP}" in text
@@ -123,11 +127,12 @@ def test_deletion_certificate_names_every_system_with_erased_counts_and_proof(
         assert checked is not None
         found = "nothing left" if not left else f"{left} record{'s' if left != 1 else ''} remain"
         assert f"Proof of erasure: re-searched on {checked.day} {checked:%B %Y}: {found}" in text
-    assert "row(s) deleted" in text  # the connectors' receipts
+    assert "row(s)" not in text  # the connectors' receipts are for the evidence, not the letter
     assert f"Request received {req.received_at.day} {req.received_at:%B %Y}" in text
     assert f"Answer due by {req.due_on.day} {req.due_on:%B %Y}" in text
     assert "GDPR Art. 17" in text  # the right, with its citation
-    assert "11 CCR 7022(d)" in text  # backups
+    assert "CCR" not in text and "1798." not in text and "LGPD" not in text  # no other law
+    assert "Write to us" not in text or "privacy@" in text  # an address to write to
     assert "Page 1 of" in text
 
 
@@ -164,7 +169,8 @@ def test_kept_data_appears_with_its_exception_and_citation(erased: Request) -> N
     text = pdf_text(certificates.render_deletion_certificate(erased).data)
 
     assert "Kept, and why" in text
-    assert "orders 3 invoices kept for the tax authorities Cal. Civ. Code 1798.105(d)(8)" in text
+    orders = words.place_label(shop.system, "orders")
+    assert f"{orders} 3 invoices kept for the tax authorities Cal. Civ. Code 1798.105(d)(8)" in text
     assert "Web shop (customers and orders) 1 3" in text  # summary: erased 1, kept 3
     assert "Events guest list (spreadsheet) skipped: spreadsheet archived offline" in text
     assert "Proof of erasure: re-searched on 4 March 2026: 2 records remain" in text
@@ -180,7 +186,8 @@ def test_a_certificate_tolerates_results_without_kept_or_receipts(erased: Reques
     text = pdf_text(certificates.render_deletion_certificate(erased).data)
     assert "Kept, and why" not in text
     ran = [t for t in erased.tasks if t.status is not TaskStatus.SKIPPED]
-    assert text.count("No action was needed.") == len(ran)
+    for task in ran:  # what the registry says an erasure does there, in words
+        assert " ".join(certificates.outcome_of(task).done.split()) in text, task.system.key
 
 
 def test_opt_out_confirmation_lists_each_systems_receipt_and_the_gpc_signal(
@@ -195,12 +202,16 @@ def test_opt_out_confirmation_lists_each_systems_receipt_and_the_gpc_signal(
 
     assert "Confirmation of your opt-out" in text
     assert "We did not ask you to prove who you are" in text
-    receipts = {t.system.key: (t.result or {}).get("receipts") for t in req.tasks}
+    tasks = {t.system.key: t for t in req.tasks}
     for key, name in SYSTEMS.items():
         assert name in text
-        assert receipts[key], key
-        for receipt in receipts[key]:
-            assert " ".join(receipt.split()) in text, receipt
+        # What changed and how to change it back, in the registry's words, not a receipt.
+        labels = tasks[key].system.labels
+        if tasks[key].found_count:
+            assert " ".join(labels["opt_out"].split()) in text, key
+            assert " ".join(labels["opt_out_undo"].split()) in text, key
+    assert "marketing_opt_in" not in text and "/api/v1/" not in text
+    assert "opt back in at any time" not in text
     assert "Global Privacy Control" not in text  # no signal came with this request
 
     req.gpc = True

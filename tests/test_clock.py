@@ -217,7 +217,7 @@ def test_an_officer_pauses_resumes_and_extends_from_the_request_page(
     today = reminders.today_here()
     assert f"paused since {today.isoformat()}" in page
     assert "Waiting for a copy of the passport" in page  # in the history
-    assert "clock paused</strong> by user:" in page
+    assert "clock paused</strong> by officer@example.com (officer)" in page  # not user:N
     db.session.refresh(req)
     assert req.paused_since == today
     [event] = clock_events(req)

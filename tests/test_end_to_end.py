@@ -92,11 +92,11 @@ def test_access_request_through_the_portal_returns_a_pdf_with_every_system(
     # A record from each system: CRM company, shop order, newsletter list, ticket, event row.
     for record in (
         "Doe & Partners Ltd",
-        "orders (4 records)",  # 3 on her account, 1 on the old one the CRM links
-        "invoices (4 records)",
-        "subscribers (1 record)",
-        "tickets (2 records)",
-        "events.csv (2 records)",
+        "Your orders (4 records)",  # 3 on her account, 1 on the old one the CRM links
+        "Your invoices (4 records)",
+        "Your newsletter subscriptions (1 record)",
+        "Your support tickets (2 records)",
+        "Your event registrations (2 records)",
     ):
         assert record in text
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.message
 import hashlib
+import io
 import logging
 import re
 import threading
@@ -231,7 +232,15 @@ def test_found_completes_the_request_once_the_other_systems_are_done(
     assert task.token_hash is None and task.reported_at and task.finished_at
     [reported] = events("manual_task_reported")
     assert reported.actor == "owner"
-    assert reported.detail == {"task": task.id, "system": "paper", "outcome": "found", "count": 2}
+    assert reported.detail == {
+        "task": task.id,
+        "system": "paper",
+        "outcome": "found",
+        "count": 2,
+        "rows": 0,
+        "files": [],
+        "kept": 0,
+    }
 
 
 @pytest.mark.slow
@@ -351,9 +360,9 @@ def test_the_service_refuses_an_outcome_the_action_does_not_allow(app: Flask) ->
     archive()
     task = paper_task(submit("opt_out", "ccpa"))
     with pytest.raises(ManualTaskRefused, match="opt out: report 'opted out' or 'nothing'"):
-        manual_reports.report(task, outcome="erased", count=1, note="")
+        manual_reports.report(task, manual_reports.Report(outcome="erased", count=1))
     assert task.status is TaskStatus.ACTION_REQUIRED
-    manual_reports.report(task, outcome="opted_out", count=4, note="")
+    manual_reports.report(task, manual_reports.Report(outcome="opted_out", count=4))
     assert (task.status, task.found_count) == (TaskStatus.SUCCEEDED, 4)
 
 
@@ -543,3 +552,39 @@ def test_manual_config_accepts_both_settings_or_none(app: Flask) -> None:
     plain = systems.create({"key": "attic", "name": "Attic", "kind": "manual"}, actor="cli")
     assert plain.config == {}
     assert manual.deadline_days(plain) == 7  # DSAR_MANUAL_DAYS
+
+
+def test_an_owner_who_must_keep_records_says_why_and_the_certificate_cites_the_persons_law(
+    app: Flask,
+    client: FlaskClient,
+    outbox: Callable[[], list],
+    run_workers: Callable[..., None],
+) -> None:
+    from pypdf import PdfReader
+
+    from dsar.rules import withholding
+
+    archive()
+    req = submit("deletion", regime="lgpd")
+    assert report(client, owner_link(outbox), outcome="found", count="3")[0] == 200
+    decisions.approve(db.session.get(Request, req.id), actor="user:1")
+    link = owner_link(outbox)
+    page = client.get(link).get_data(as_text=True)
+    reason = withholding.find(withholding.kept_reasons("lgpd"), "legal_obligation")
+    assert reason is not None and str(escape(reason.citation)) in page  # offered in LGPD terms
+    # Kept records need a reason from the list; a made-up one stores nothing.
+    for bad in ("", "because"):
+        status, page = report(client, link, outcome="erased", count="1", kept="2", kept_reason=bad)
+        assert status == 422 and "Choose why the records you kept must be kept." in page
+    status, page = report(
+        client, link, outcome="erased", count="1", kept="2", kept_reason="legal_obligation"
+    )
+    assert status == 200
+    run_workers(lambda: request_status(req) is RequestStatus.COMPLETED)
+    task = paper_task(req)
+    assert (task.erased_count, task.retained_count) == (1, 2)
+    doc = next(d for d in db.session.get(Request, req.id).documents if d.kind == "response")
+    pdf = (app.config["DSAR_DOCUMENTS_DIR"] / doc.filename).read_bytes()
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert reason.label in text and "LGPD Art. 16" in text
+    assert "GDPR" not in text.replace("LGPD", "") and "CCPA" not in text

@@ -563,3 +563,45 @@ def test_the_systems_file_refuses_literal_secrets_too(app: Flask, tmp_path: Any)
     with pytest.raises(ConfigFileError, match=r"system #1 \(api\): 'token' holds a literal"):
         registry.load_file(path)
     assert stored("api") is None
+
+
+@pytest.mark.parametrize(
+    ("labels", "said"),
+    [
+        ("[1]", "The words for the person must be a JSON object"),
+        ('{"places": {"orders": ""}}', "&#39;places.orders&#39; must be text of 1 to 500"),
+        ('{"fields": {"paid": {"yes": "Paid"}}}', "must be text, or a table with label"),
+        ('{"fields": {"paid": 1}}', "&#39;fields.paid&#39; must be text"),
+        ('{"erase": "' + "x" * 501 + '"}', "&#39;erase&#39; must be text of 1 to 500"),
+        ('{"colours": {}}', "unknown key &#39;colours&#39;"),
+        ('{"places": [1]}', "&#39;places&#39; must be a table of names"),
+        ('{"places": {', "Not valid JSON"),
+    ],
+)
+def test_bad_labels_are_refused_next_to_the_field_and_store_nothing(
+    client: FlaskClient, staff: None, demo_systems: list[str], labels: str, said: str
+) -> None:
+    sign_in(client, ADMIN)
+    before = system_count()
+    data = form_data(client, {"instructions": "Look in the binders."}, kind="manual")
+    code, text = post(client, "/staff/systems/new", {**data, "key": "paper", "labels": labels})
+    assert code == 422
+    assert said in text
+    assert system_count() == before
+
+
+def test_labels_reach_the_registry_as_given(
+    client: FlaskClient, staff: None, demo_systems: list[str]
+) -> None:
+    sign_in(client, ADMIN)
+    labels = {
+        "places": {"binders": "Your paper files"},
+        "fields": {"paid": {"label": "Paid", "yes": "paid", "no": "not yet paid"}},
+        "erase": "Your paper files are shredded.",
+    }
+    data = form_data(client, {"instructions": "Look in the binders."}, kind="manual")
+    code, text = post(
+        client, "/staff/systems/new", {**data, "key": "paper", "labels": json.dumps(labels)}
+    )
+    assert code == 302, text
+    assert stored("paper").labels == labels

@@ -19,6 +19,11 @@ DEMO_STAFF = {
     "officer@example.com": (Role.OFFICER, "demo-officer-password"),
     "auditor@example.com": (Role.AUDITOR, "demo-auditor-password"),
 }
+DEMO_NAMES = {
+    "admin@example.com": "Alex Admin",
+    "officer@example.com": "Olivia Officer",
+    "auditor@example.com": "Audrey Auditor",
+}
 
 
 class DemoRefused(RuntimeError):
@@ -46,5 +51,6 @@ def ensure_demo(*, people: int = 3000, rebuild: bool = False) -> Iterator[str]:
     )
     for email, (role, password) in DEMO_STAFF.items():
         if db.session.scalar(select(User).where(User.email == email)) is None:
-            accounts.create_user(email, role, password, actor="demo", demo=True)
+            name = DEMO_NAMES[email]
+            accounts.create_user(email, role, password, actor="demo", demo=True, name=name)
             yield f"Demo staff account created: {email}"

@@ -19,27 +19,38 @@ import weasyprint
 from flask import current_app
 
 from dsar import deadlines, rules
-from dsar.documents import answer_data
+from dsar.documents import answer_data, letterhead
 from dsar.documents.answer_data import SystemView
-from dsar.documents.render import PDF_ASSETS, AssetFetcher, RenderedFile, render_pdf
+from dsar.documents.render import PDF_ASSETS, AssetFetcher, RenderedFile, render_pdf, uploads_path
 from dsar.models import Request
 from dsar.rules import letters
 
+FILE_KINDS = {
+    "application/pdf": "PDF",
+    "image/png": "image",
+    "image/jpeg": "photo",
+    "text/csv": "spreadsheet",
+}
 
-def _join(values: Any) -> str:
+
+def _join(values: Any, regime_key: str) -> str:
+    if isinstance(values, dict):  # one phrase per law
+        values = values.get(regime_key) or values.get("default") or ""
     if isinstance(values, list):
         return "; ".join(str(v) for v in values if str(v).strip())
     return str(values or "").strip()
 
 
-def _item_rows(item: letters.Item, views: list[SystemView]) -> list[tuple[str, str]]:
+def _item_rows(
+    item: letters.Item, views: list[SystemView], regime_key: str
+) -> list[tuple[str, str]]:
     """One line per system for an item built from disclosure metadata."""
     out = []
     for view in views:
         disclosure = view.system.disclosure or {}
         parts = []
         for key in item.fields:
-            text = _join(disclosure.get(key))
+            text = _join(disclosure.get(key), regime_key)
             if text and key == "third_countries":
                 text = f"outside the EEA/UK: {text}"
             if text:
@@ -53,7 +64,7 @@ def _letter_items(letter: letters.Letter, views: list[SystemView], regime: Any) 
     for item in letter.items:
         entry: dict[str, Any] = {"item": item, "rows": [], "text": ""}
         if item.fields:
-            entry["rows"] = _item_rows(item, views)
+            entry["rows"] = _item_rows(item, views, regime.key)
         elif item.computed == "absent":
             empty = [v.system.name for v in views if v.found == 0]
             entry["text"] = (
@@ -78,9 +89,22 @@ def _lookback(letter: letters.Letter, received: date) -> str:
     )
 
 
-def _attachments(data_json: bytes, data_csv: bytes, now: datetime) -> list[weasyprint.Attachment]:
-    """data.json and data.csv as files embedded in the PDF, fetched by our own fetcher."""
+def _attachments(
+    data_json: bytes, data_csv: bytes, views: list[SystemView], now: datetime
+) -> list[weasyprint.Attachment]:
+    """data.json, data.csv and the files system owners sent, embedded in the PDF (as bytes:
+    nothing is fetched, and nothing is rendered)."""
     fetcher = AssetFetcher()
+    files = [
+        (data_json, "data.json", "Every record we hold about you, as JSON"),
+        (data_csv, "data.csv", "Every record we hold about you, one value per row (CSV)"),
+    ]
+    for view in views:
+        for n, upload in enumerate(view.files, start=1):
+            path = uploads_path(upload)
+            if path.is_file():
+                name = f"{view.system.key}-{n}-{upload.original_name}"
+                files.append((path.read_bytes(), name, f"Sent by the owner of {view.system.name}"))
     return [
         weasyprint.Attachment(
             string=data,
@@ -91,10 +115,7 @@ def _attachments(data_json: bytes, data_csv: bytes, now: datetime) -> list[weasy
             modified=now,
             relationship="Data",
         )
-        for data, name, description in (
-            (data_json, "data.json", "Every record we hold about you, as JSON"),
-            (data_csv, "data.csv", "Every record we hold about you, one value per row (CSV)"),
-        )
+        for data, name, description in files
     ]
 
 
@@ -107,7 +128,7 @@ def render_access(req: Request) -> list[RenderedFile]:
     started = time.perf_counter()
     config = current_app.config
     received = deadlines.received_on(req.received_at, config["DSAR_TIMEZONE"])
-    collected = answer_data.collect(list(req.tasks), config["DSAR_PDF_MAX_ROWS"])
+    collected = answer_data.collect(req, config["DSAR_PDF_MAX_ROWS"])
     data_json = answer_data.data_json(req, received, collected)
     data_csv = answer_data.data_csv(collected)
     collected.data.clear()  # only the printed rows are needed from here on
@@ -116,20 +137,21 @@ def render_access(req: Request) -> list[RenderedFile]:
     letter = letters.access_letter(req.regime)
     rendered = render_pdf(
         "pdf/access.html",
-        attachments=_attachments(data_json, data_csv, now),
+        attachments=_attachments(data_json, data_csv, collected.views, now),
         req=req,
         regime=regime,
         letter=letter,
         items=_letter_items(letter, collected.views, regime),
         lookback=_lookback(letter, received),
-        withheld_note=letters.WITHHELD_NOTE,
+        withheld_note=letters.withheld_note(req.regime),
         kind_label=rules.KIND_LABELS[req.kind],
         received_on=received,
         views=collected.views,
         max_rows=config["DSAR_PDF_MAX_ROWS"],
-        company=config["DSAR_COMPANY_NAME"],
+        company=letterhead.company(req.regime),
         stylesheet=(PDF_ASSETS / "response.css").as_uri(),
         generated_on=now.date(),
+        file_kinds=FILE_KINDS,
     )
     seconds = time.perf_counter() - started
     return [

@@ -17,8 +17,9 @@ from datetime import date
 from typing import Any
 
 from dsar import spreadsheets
-from dsar.models import Request, Task, TaskStatus
-from dsar.rules import letters
+from dsar.documents import words
+from dsar.models import Redaction, Request, Task, TaskStatus, Upload
+from dsar.rules import letters, withholding
 
 # Tables with more columns than this print as one key/value block per record.
 WIDE_COLUMNS = 7
@@ -30,17 +31,18 @@ TOTAL_TABLES_BUDGET = 2
 CSV_HEADER = ("system", "place", "record", "field", "value")
 
 Rows = list[dict[str, Any]]
+WITHHELD = "[withheld by our privacy team; see the note in the letter]"
 
 
 @dataclass
 class Place:
     """One table or endpoint of a system, as printed."""
 
-    name: str
+    name: str  # as the person reads it (the registry's label, or the raw name made humane)
     total: int
-    columns: list[str]
+    columns: list[str]  # labels
     rows: list[list[str]]
-    wide: bool
+    wide: bool  # printed as one block of "label: value" lines per record
     widths: list[int] = field(default_factory=list)  # percent per column (fixed layout)
 
     @property
@@ -48,13 +50,26 @@ class Place:
         return self.total - len(self.rows)
 
 
+@dataclass(frozen=True)
+class Withheld:
+    """A record, or a field of one, an officer left out, and why (never the value)."""
+
+    place: str
+    record: int
+    field: str
+    reason: str
+    citation: str
+
+
 @dataclass
 class SystemView:
     anchor: str
     task: Task
-    found: int
+    found: int  # what the system reported: the same number the status page and API show
     places: list[Place] = field(default_factory=list)
     withheld_seen: list[str] = field(default_factory=list)
+    withheld: list[Withheld] = field(default_factory=list)
+    files: list[Upload] = field(default_factory=list)
 
     @property
     def system(self) -> Any:
@@ -74,7 +89,7 @@ def _withheld(task: Task) -> frozenset[str]:
     return frozenset(str(n).strip().lower() for n in names)
 
 
-def _mask(value: Any, withheld: frozenset[str], seen: set[str]) -> Any:
+def _mask(value: Any, withheld: frozenset[str], seen: set[str], shown: str) -> Any:
     """Replace the values of withheld fields, at any depth, and note which ones existed.
 
     Only what changes is copied: a subject's records can be many, and memory must stay bounded.
@@ -86,12 +101,12 @@ def _mask(value: Any, withheld: frozenset[str], seen: set[str]) -> Any:
         for k, v in value.items():
             if str(k).lower() in withheld:
                 seen.add(str(k))
-                out[k] = letters.WITHHELD_VALUE
+                out[k] = shown
             else:
-                out[k] = _mask(v, withheld, seen)
+                out[k] = _mask(v, withheld, seen, shown)
         return out if any(out[k] is not value[k] for k in out) else value
     if isinstance(value, list):
-        out_list = [_mask(v, withheld, seen) for v in value]
+        out_list = [_mask(v, withheld, seen, shown) for v in value]
         return out_list if any(a is not b for a, b in zip(out_list, value, strict=True)) else value
     return value
 
@@ -115,32 +130,47 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _cell(value: Any) -> str:
-    text = _text(value)
+def _cell(system: Any, name: str, value: Any) -> str:
+    text = words.value_words(system, name, value)
     if len(text) > MAX_CELL_CHARS:
-        return text[:MAX_CELL_CHARS] + " … (cut here; whole in data.json)"
-    return text
+        text = text[:MAX_CELL_CHARS] + " … (cut here; whole in data.json)"
+    return words.wrap_long(text)
 
 
-def _place(name: str, rows: Rows, limit: int) -> Place:
+# A4 less the margins, and what a character of the records' 8 pt type takes, generously.
+CONTENT_MM = 174
+CHAR_MM = 1.75
+PAD_MM = 2.6
+
+
+def _place(system: Any, name: str, rows: Rows, limit: int) -> Place:
     shown = rows[:limit]
-    columns: list[str] = []
+    keys: list[str] = []
     for row in shown:
-        columns.extend(str(c) for c in row if str(c) not in columns)
-    printed = [[_cell(row.get(c)) for c in columns] for row in shown]
-    return Place(
-        name, len(rows), columns, printed, len(columns) > WIDE_COLUMNS, _widths(columns, printed)
-    )
+        keys.extend(str(c) for c in row if str(c) not in keys)
+    labels = [words.field_label(system, k) for k in keys]
+    printed = [[_cell(system, k, row.get(k)) for k in keys] for row in shown]
+    widths = _widths(labels, printed)
+    wide = len(keys) > WIDE_COLUMNS or widths is None
+    return Place(words.place_label(system, name), len(rows), labels, printed, wide, widths or [])
 
 
-def _widths(columns: list[str], rows: list[list[str]]) -> list[int]:
-    """Share the page by each column's typical length: a fixed layout needs no measuring."""
-    weights = []
+def _widths(columns: list[str], rows: list[list[str]]) -> list[int] | None:
+    """Percent widths that give every column room for its longest word; None when the page
+    cannot, and the table must print as one block per record instead."""
+    need = []  # millimetres per column: the longest word, header included
+    weight = []  # the typical length, which shares out the rest of the line
     for i, name in enumerate(columns):
-        longest = max((len(r[i]) for r in rows), default=0)
-        weights.append(min(max(len(name), longest, 4), 40))
-    total = sum(weights) or 1
-    return [max(5, round(100 * w / total)) for w in weights]
+        values = [r[i] for r in rows]
+        longest = max([words.longest_word(name), *(words.longest_word(v) for v in values)])
+        need.append(longest * CHAR_MM + PAD_MM)
+        weight.append(min(max(len(name), *(len(v) for v in values), 4), 40))
+    if sum(need) > CONTENT_MM:
+        return None
+    spare = CONTENT_MM - sum(need)
+    total = sum(weight) or 1
+    mm = [n + spare * w / total for n, w in zip(need, weight, strict=True)]
+    return [max(1, int(100 * m / CONTENT_MM)) for m in mm]
 
 
 @dataclass
@@ -161,14 +191,59 @@ def _limits(sizes: list[int], max_rows: int) -> list[int]:
     return limits
 
 
-def collect(tasks: list[Task], max_rows: int) -> Collected:
-    """Mask every task's records and shape the tables the PDF prints, `max_rows` at most each."""
+def _redact(
+    task: Task,
+    masked: dict[str, Rows],
+    cuts: list[Redaction],
+    reasons: dict[str, withholding.Reason],
+) -> list[Withheld]:
+    """Leave out what an officer withheld (in place: `masked` is this module's own copy)."""
+    withheld = []
+    for place in list(masked):
+        here = [c for c in cuts if c.place == place]
+        if not here:
+            continue
+        whole = {c.record for c in here if not c.field}
+        rows = []
+        for number, row in enumerate(masked[place], start=1):
+            if number in whole:
+                continue
+            fields = {c.field for c in here if c.field and c.record == number}
+            rows.append(
+                {k: (WITHHELD if k in fields else v) for k, v in row.items()} if fields else row
+            )
+        masked[place] = rows
+        for cut in here:
+            why = reasons.get(cut.reason)
+            withheld.append(
+                Withheld(
+                    words.place_label(task.system, place),
+                    cut.record,
+                    words.field_label(task.system, cut.field) if cut.field else "",
+                    why.label if why else cut.reason,
+                    why.citation if why else "",
+                )
+            )
+    return withheld
+
+
+def collect(req: Request, max_rows: int) -> Collected:
+    """Mask every task's records, leave out what an officer withheld, and shape the tables the
+    PDF prints, `max_rows` at most each."""
+    reasons = {r.key: r for r in withholding.redaction_reasons(req.regime)}
+    shown = letters.withheld_value(req.regime)
+    cuts = list(req.redactions)
     views, data = [], {}
-    for n, task in enumerate(tasks, start=1):
+    for n, task in enumerate(req.tasks, start=1):
         withheld, seen = _withheld(task), set()
-        masked = {p: _mask(rows, withheld, seen) for p, rows in _records(task).items()}
-        view = SystemView(f"system-{n}", task, sum(len(rows) for rows in masked.values()))
-        view.withheld_seen = sorted(seen)
+        masked = {p: list(_mask(rows, withheld, seen, shown)) for p, rows in _records(task).items()}
+        found = task.found_count if task.status is TaskStatus.SUCCEEDED else 0
+        view = SystemView(f"system-{n}", task, found)
+        view.withheld_seen = sorted(words.field_label(task.system, name) for name in seen)
+        view.withheld = _redact(
+            task, masked, [c for c in cuts if c.system_key == task.system.key], reasons
+        )
+        view.files = list(task.uploads)
         views.append(view)
         data[task.system.key] = masked
     tables = [
@@ -176,7 +251,7 @@ def collect(tasks: list[Task], max_rows: int) -> Collected:
     ]
     limits = _limits([len(rows) for _, _, rows in tables], max_rows)
     for (view, place, rows), limit in zip(tables, limits, strict=True):
-        view.places.append(_place(place, rows, limit))
+        view.places.append(_place(view.system, place, rows, limit))
     return Collected(views, data)
 
 
@@ -187,7 +262,7 @@ def _export(req: Request, received: date, collected: Collected) -> dict[str, Any
         "regime": req.regime,
         "received_on": received.isoformat(),
         "due_on": req.due_on.isoformat(),
-        "withheld_values": letters.WITHHELD_VALUE,
+        "withheld_values": letters.withheld_value(req.regime),
         "systems": [
             {
                 "key": v.system.key,
@@ -196,6 +271,25 @@ def _export(req: Request, received: date, collected: Collected) -> dict[str, Any
                 "status": v.task.status.value,
                 "found": v.found,
                 "records": collected.data[v.system.key],
+                "files": [
+                    {
+                        "name": f.original_name,
+                        "type": f.media_type,
+                        "bytes": f.size,
+                        "sha256": f.sha256,
+                    }
+                    for f in v.files
+                ],
+                "withheld": [
+                    {
+                        "place": w.place,
+                        "record": w.record,
+                        "field": w.field,
+                        "reason": w.reason,
+                        "citation": w.citation,
+                    }
+                    for w in v.withheld
+                ],
             }
             for v in collected.views
         ],

@@ -14,10 +14,14 @@ from typing import Any
 from flask import current_app
 
 from dsar import deadlines, rules
+from dsar.documents import letterhead, words
 from dsar.documents.render import PDF_ASSETS, RenderedFile, as_file, render_pdf
-from dsar.models import Request, Task, TaskStatus, utcnow
+from dsar.models import Request, Task, TaskAction, TaskStatus, utcnow
+from dsar.rules import citations
 
 STYLESHEET = "evidence.css"
+# Backups are erased on restore; only the CCPA regulations say so in these words.
+BACKUPS = {"ccpa": "11 CCR 7022(d)"}
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,12 @@ class SystemOutcome:
     found: int
     erased: int
     retained: int
-    receipts: list[str]
+    receipts: list[str]  # the system's own words: for officers and auditors
     kept: list[Kept] = field(default_factory=list)
     proof: str = ""
     skipped_because: str = ""
+    done: str = ""  # what changed, in the words the registry gives the person
+    undo: str = ""  # how to undo it, where undoing exists
 
 
 def local_day(moment: datetime | None) -> date | None:
@@ -60,6 +66,9 @@ def long_date(day: date | None) -> str:
 def proof_line(task: Task) -> str:
     """Say what the second search after erasing found, or that there was none."""
     if task.proof_checked_at is None:
+        if task.reported_at is not None:  # a system with no API: its owner did it by hand
+            reported = long_date(local_day(task.reported_at))
+            return f"done by the system's owner, who reported it on {reported}"
         return "not checked"
     day = long_date(local_day(task.proof_checked_at))
     remaining = task.remaining_count or 0
@@ -68,7 +77,7 @@ def proof_line(task: Task) -> str:
     return f"re-searched on {day}: {remaining} record{'s' if remaining != 1 else ''} remain"
 
 
-def _kept(result: dict[str, Any]) -> list[Kept]:
+def _kept(result: dict[str, Any], task: Task) -> list[Kept]:
     """Connectors that keep data say so in `result["kept"]`; older results have none."""
     entries = result.get("kept")
     if not isinstance(entries, list):
@@ -80,19 +89,39 @@ def _kept(result: dict[str, Any]) -> list[Kept]:
         count = entry.get("count")
         kept.append(
             Kept(
-                place=str(entry.get("place") or ""),
+                place=words.place_label(task.system, str(entry.get("place") or "")),
                 count=count if isinstance(count, int) and not isinstance(count, bool) else None,
                 reason=str(entry.get("reason") or ""),
-                citation=str(entry.get("citation") or ""),
+                citation=citations.only_for(task.request.regime, str(entry.get("citation") or "")),
             )
         )
     return kept
+
+
+# What an action did, when the registry gives no words for the system.
+DONE = {
+    TaskAction.ERASE: "Your records are erased from this system.",
+    TaskAction.OPT_OUT: (
+        "Your choice is recorded: this system no longer sells or shares your data or uses it "
+        "for marketing."
+    ),
+}
+LABEL_KEYS = {TaskAction.ERASE: "erase", TaskAction.OPT_OUT: "opt_out"}
+
+
+def _words(task: Task) -> tuple[str, str]:
+    labels = task.system.labels if isinstance(task.system.labels, dict) else {}
+    key = LABEL_KEYS.get(task.action, "")
+    done = labels.get(key) or DONE.get(task.action, "")
+    undo = labels.get("opt_out_undo", "") if task.action is TaskAction.OPT_OUT else ""
+    return done, undo
 
 
 def outcome_of(task: Task) -> SystemOutcome:
     result = task.result if isinstance(task.result, dict) else {}
     receipts = result.get("receipts")
     skipped = task.status is TaskStatus.SKIPPED
+    done, undo = _words(task) if task.status is TaskStatus.SUCCEEDED else ("", "")
     return SystemOutcome(
         name=task.system.name,
         owner=task.system.owner,
@@ -101,9 +130,11 @@ def outcome_of(task: Task) -> SystemOutcome:
         erased=task.erased_count,
         retained=task.retained_count,
         receipts=[str(r) for r in receipts] if isinstance(receipts, list) else [],
-        kept=_kept(result),
+        kept=_kept(result, task),
         proof=proof_line(task),
         skipped_because=(task.note or "no reason given") if skipped else "",
+        done=done,
+        undo=undo,
     )
 
 
@@ -115,7 +146,8 @@ def letter_context(req: Request) -> dict[str, Any]:
         "regime": regime,
         "right": regime.kinds.get(req.kind, ""),
         "kind_label": rules.KIND_LABELS[req.kind],
-        "company": current_app.config["DSAR_COMPANY_NAME"],
+        "company": letterhead.company(req.regime),
+        "backups_citation": BACKUPS.get(req.regime, ""),
         "received_on": long_date(local_day(req.received_at)),
         # Rendered while the request completes: completed_at is set right after.
         "completed_on": long_date(local_day(req.completed_at or utcnow())),

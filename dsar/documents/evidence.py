@@ -26,7 +26,8 @@ from flask import current_app
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 
-from dsar import rules
+from dsar import actors, rules
+from dsar.documents import words
 from dsar.documents.certificates import STYLESHEET, local_day, long_date, proof_line
 from dsar.documents.render import PDF_ASSETS, Rendered, render_pdf
 from dsar.exceptions import SigningMisconfigured
@@ -124,12 +125,16 @@ def sign(pdf: bytes, signing: Signing) -> bytes:
     return signers.sign_pdf(writer, meta, signer=signing.signer).getvalue()
 
 
-def _detail_text(detail: dict[str, Any]) -> str:
-    """One line per event: key=value, nested values as compact JSON; escaped by the template."""
+def _detail_text(detail: dict[str, Any], who: dict[str, str]) -> str:
+    """One line per event: "Key: value", nested values as compact JSON, an actor code as
+    the name it stands for; escaped by the template."""
     parts = []
     for key, value in detail.items():
-        shown = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-        parts.append(f"{key}={shown}")
+        if isinstance(value, str):
+            shown = who.get(value, value)
+        else:
+            shown = json.dumps(value, sort_keys=True)
+        parts.append(f"{words.humane(key)}: {shown}")
     return "; ".join(parts)
 
 
@@ -161,7 +166,7 @@ def deadline_verdict(req: Request, today: date) -> tuple[str, str]:
     return "overdue", f"Still open and overdue: due {long_date(due)}, {_days(-left)} ago."
 
 
-def _decisions(req: Request, events: list[Event]) -> list[dict[str, str]]:
+def _decisions(events: list[Event], who: dict[str, str]) -> list[dict[str, str]]:
     """Staff decisions and every event carrying a reason, with the reason's words."""
     shown = []
     for event in events:
@@ -170,9 +175,9 @@ def _decisions(req: Request, events: list[Event]) -> list[dict[str, str]]:
             shown.append(
                 {
                     "at": f"{event.at:%Y-%m-%d %H:%M}",
-                    "actor": event.actor,
+                    "actor": who.get(event.actor, event.actor),
                     "action": event.action,
-                    "why": _detail_text(reasons),
+                    "why": words.wrap_long(_detail_text(reasons, who)),
                 }
             )
     return shown
@@ -183,21 +188,32 @@ def evidence_context(req: Request, *, signing: Signing | None, generated_by: str
     events = sorted(req.events, key=lambda e: e.id)
     verdict, verdict_text = deadline_verdict(req, local_day(utcnow()) or date.today())
     denial = regime.denial(req.denial_reason) if req.denial_reason else None
+    codes = [e.actor for e in events] + [generated_by, req.verified_by or ""]
+    # Detail values that name an actor ("method": "api-key:3") are shown by name too.
+    codes += [
+        v
+        for e in events
+        for v in (e.detail or {}).values()
+        if isinstance(v, str) and v.startswith(("user:", "api-key:")) and len(v) < 40
+    ]
+    who = actors.names(codes)
     return {
         "req": req,
         "regime": regime,
         "kind_label": rules.KIND_LABELS[req.kind],
         "company": current_app.config["DSAR_COMPANY_NAME"],
+        "halves": _halves,
         "zone": current_app.config["DSAR_TIMEZONE"],
         "masked_name": mask_name(req.name),
         "masked_email": mask_email(req.email),
         "generated_at": utcnow(),
-        "generated_by": generated_by,
+        "generated_by": who.get(generated_by, generated_by) if generated_by else "",
+        "who": who,
         "signing": signing,
         "signature_field": SIGNATURE_FIELD,
-        "events": [(e, _detail_text(e.detail or {})) for e in events],
+        "events": [(e, words.wrap_long(_detail_text(e.detail or {}, who))) for e in events],
         "chain": sorted(events, key=_chain_order),
-        "decisions": _decisions(req, events),
+        "decisions": _decisions(events, who),
         "denial": denial,
         "tasks": [(t, proof_line(t)) for t in req.tasks],
         "verdict": verdict,
@@ -207,6 +223,11 @@ def evidence_context(req: Request, *, signing: Signing | None, generated_by: str
         "completed_on": long_date(local_day(req.completed_at)),
         "stylesheet": (PDF_ASSETS / STYLESHEET).as_uri(),
     }
+
+
+def _halves(digest: str) -> str:
+    """A 64-character hash as two lines of 32, so that it fits its column."""
+    return digest[:32] + words.ZWSP + digest[32:] if len(digest) > 32 else digest
 
 
 def _utc(moment: datetime | None) -> str:

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 from urllib.request import url2pathname
 
-from flask import render_template
+from flask import current_app, render_template
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from dsar.config import ROOT
+from dsar.models import Upload
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +95,8 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def uploads_path(upload: Upload) -> Path:
+    """Where a file a system owner sent is stored (DSAR_UPLOADS_DIR, by its random name)."""
+    return Path(current_app.config["DSAR_UPLOADS_DIR"]) / upload.filename

@@ -8,9 +8,10 @@ from flask import Blueprint, render_template
 
 from dsar.exceptions import LinkInvalid, ManualTaskRefused
 from dsar.extensions import limiter
-from dsar.models import Task
+from dsar.models import Task, TaskAction
 from dsar.owner.forms import ReportForm
-from dsar.services import manual, manual_reports
+from dsar.rules import withholding
+from dsar.services import manual, manual_reports, uploads
 
 bp = Blueprint("owner", __name__)
 
@@ -33,6 +34,31 @@ def _page(task: Task, form: ReportForm) -> tuple[str, int]:
     ), 422 if form.errors else 200
 
 
+def _form(task: Task) -> ReportForm:
+    reasons = withholding.kept_reasons(task.request.regime)
+    erasing = task.action is TaskAction.ERASE
+    return ReportForm(
+        outcomes=manual.OUTCOMES[task.action], kept_reasons=reasons if erasing else ()
+    )
+
+
+def _sent(form: ReportForm) -> manual_reports.Report:
+    files = [
+        uploads.Incoming(f.filename or "file", f.read())
+        for f in (form.files.data or [])
+        if getattr(f, "filename", "")
+    ]
+    return manual_reports.Report(
+        outcome=form.outcome.data,
+        count=form.count.data,
+        note=form.note.data or "",
+        rows=form.rows.data or "",
+        files=files,
+        kept=form.kept.data,
+        kept_reason=form.kept_reason.data or "",
+    )
+
+
 # Per address: the token is unguessable; the limit keeps anyone from trying.
 @bp.route("/task/<token>", methods=["GET", "POST"])
 @limiter.limit("60 per hour")
@@ -41,13 +67,11 @@ def task(token: str) -> Any:
         found = manual.find_task(token)
     except LinkInvalid:
         return _gone()
-    form = ReportForm(outcomes=manual.OUTCOMES[found.action])
+    form = _form(found)
     if not form.validate_on_submit():
         return _page(found, form)
     try:
-        manual_reports.report(
-            found, outcome=form.outcome.data, count=form.count.data, note=form.note.data or ""
-        )
+        manual_reports.report(found, _sent(form))
     except LinkInvalid:
         return _gone()
     except ManualTaskRefused as exc:

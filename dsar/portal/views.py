@@ -9,7 +9,15 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from dsar import deadlines, rules, transitions
 from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import limiter
-from dsar.models import FINAL_TASK_STATUSES, Request, RequestKind, RequestStatus, TaskStatus
+from dsar.models import (
+    FINAL_TASK_STATUSES,
+    Request,
+    RequestKind,
+    RequestStatus,
+    Task,
+    TaskAction,
+    TaskStatus,
+)
 from dsar.portal.forms import ConfirmForm, GpcForm, RequestForm
 from dsar.rules import Unit
 from dsar.services import delivery, intake
@@ -19,7 +27,7 @@ bp = Blueprint("portal", __name__)
 STATUS_WORDS = {
     RequestStatus.RECEIVED: "Received",
     RequestStatus.AWAITING_VERIFICATION: "Waiting for you to confirm your email address",
-    RequestStatus.AWAITING_APPROVAL: "Being reviewed by our privacy team",
+    RequestStatus.AWAITING_APPROVAL: "In progress: our privacy team is checking what to erase",
     RequestStatus.IN_PROGRESS: "In progress: searching our systems",
     RequestStatus.ACTION_REQUIRED: "In progress: our privacy team is handling a delay",
     RequestStatus.COMPILING: "In progress: preparing your answer",
@@ -75,19 +83,36 @@ def why_this_date(req: Request) -> list[str]:
     return lines
 
 
+def _task_words(req: Request, task: Task) -> tuple[str, int]:
+    """What the person reads for one system, and the number that goes with it.
+
+    A deletion first searches (a dry run) and waits for an officer: its systems say what
+    was found and that we are checking it, never "Done" with nothing erased.
+    """
+    dry_run = req.kind is RequestKind.DELETION and task.action is TaskAction.LOCATE
+    if dry_run and task.status is TaskStatus.SUCCEEDED:
+        return f"Found {task.found_count}, waiting for our approval", task.found_count
+    if dry_run and task.status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
+        return "Searching", 0
+    erasing = req.kind is RequestKind.DELETION
+    return TASK_WORDS[task.status], task.erased_count if erasing else task.found_count
+
+
 def _progress(req: Request) -> dict[str, Any]:
-    tasks = [
-        {
-            "system": t.system.name,
-            "status": t.status.value,
-            "words": TASK_WORDS[t.status],
-            "found": t.found_count,
-            "erased": t.erased_count,
-            # What the person asked about: records erased for a deletion, found otherwise.
-            "records": t.erased_count if req.kind is RequestKind.DELETION else t.found_count,
-        }
-        for t in req.tasks
-    ]
+    tasks = []
+    for t in req.tasks:
+        words, records = _task_words(req, t)
+        tasks.append(
+            {
+                "system": t.system.name,
+                "status": t.status.value,
+                "words": words,
+                "found": t.found_count,
+                "erased": t.erased_count,
+                # What the person asked about: erased for a deletion, found otherwise.
+                "records": records,
+            }
+        )
     done = sum(1 for t in req.tasks if t.status in FINAL_TASK_STATUSES)
     return {
         "status": req.status.value,

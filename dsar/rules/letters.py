@@ -9,13 +9,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dsar.rules.withholding import find, redaction_reasons
+
 # Shown where a system's owner did not describe it: the letter never invents an answer.
 NOT_STATED = "not stated by the system owner"
 
-# 11 CCR 7024(d): some values are never disclosed; we show that they exist. Applied under
-# every regime: a letter that leaks an SSN cannot be taken back.
-WITHHELD_CITATION = "11 CCR 7024(d)"
-WITHHELD_VALUE = f"held — not disclosed ({WITHHELD_CITATION})"
+# Some values are never disclosed (11 CCR 7024(d): SSN, account numbers, passwords...); we
+# show that they exist. Applied under every regime, each citing its own law: a letter that
+# leaks a password cannot be taken back.
+WITHHELD_CITATIONS = {"ccpa": "11 CCR 7024(d)"}
+
+
+def withheld_citation(regime_key: str) -> str:
+    if regime_key in WITHHELD_CITATIONS:
+        return WITHHELD_CITATIONS[regime_key]
+    reason = find(redaction_reasons(regime_key), "security")
+    return reason.citation if reason else ""
+
+
+def withheld_value(regime_key: str) -> str:
+    return f"held — not disclosed ({withheld_citation(regime_key)})"
 
 
 @dataclass(frozen=True)
@@ -185,12 +198,14 @@ ACCESS_LETTERS: dict[str, Letter] = {
     "qc_law25": _plain("Québec private sector Act, s. 27"),
 }
 
-WITHHELD_NOTE = Note(
-    "We hold data of these kinds about you, but do not show their values, because disclosing "
-    "them would put you at risk (identity theft, account takeover). Each value appears as "
-    f"“{WITHHELD_VALUE}”.",
-    WITHHELD_CITATION,
-)
+
+def withheld_note(regime_key: str) -> Note:
+    return Note(
+        "We hold data of these kinds about you, but do not show their values, because "
+        "disclosing them would put you at risk (identity theft, account takeover). Each value "
+        f"appears as “{withheld_value(regime_key)}”.",
+        withheld_citation(regime_key),
+    )
 
 
 def access_letter(regime_key: str) -> Letter:

@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
+from dsar import inputs
 from dsar.exceptions import DsarError
 from dsar.extensions import db
 from dsar.models import Role, User
@@ -24,7 +25,13 @@ class AccountError(DsarError):
 
 
 def create_user(
-    email: str, role: Role, password: str, *, actor: str = "cli", demo: bool = False
+    email: str,
+    role: Role,
+    password: str,
+    *,
+    actor: str = "cli",
+    demo: bool = False,
+    name: str = "",
 ) -> User:
     email = email.strip().lower()
     if len(password) < 12:
@@ -37,6 +44,7 @@ def create_user(
         password_hash=_hasher.hash(password),
         session_token=secrets.token_hex(16),
         demo=demo,
+        name=inputs.clean(name)[:200],
     )
     db.session.add(user)
     db.session.flush()

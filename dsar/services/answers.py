@@ -1,4 +1,5 @@
-"""Compile a finished request's answer: render its documents, store them, tell the person.
+"""Compile a finished request's answer: render its documents, store them, and either tell the
+person or leave the answer for an officer's review (dsar.services.review).
 
 Runs on the documents queue, once every task is final (see dsar.services.fanin). The files
 are written first, then the request moves compiling -> completed in one conditional UPDATE:
@@ -8,17 +9,17 @@ the files it wrote.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
 
-from dsar import mail, transitions
+from dsar import transitions
 from dsar.documents.compose import render_answer
-from dsar.documents.render import write_atomically
+from dsar.documents.render import RenderedFile, write_atomically
 from dsar.extensions import db
-from dsar.models import Document, Request, RequestStatus, utcnow
+from dsar.models import Document, Request, RequestStatus
+from dsar.services import review
 from dsar.services.events import record
 
 
@@ -27,9 +28,38 @@ def compile_response(request_id: int) -> None:
     req = db.session.get(Request, request_id)
     if req is None or req.status is not RequestStatus.COMPILING:
         return
+    files = _render(req)
+    folder: Path = current_app.config["DSAR_DOCUMENTS_DIR"]
+    names = [f"{req.reference}-{f.kind.replace('_', '-')}-{f.sha256[:12]}{f.suffix}" for f in files]
+    for name, rendered in zip(names, files, strict=True):
+        write_atomically(folder / name, rendered.data)
+    after = (
+        RequestStatus.COMPLETED if review.releases_at_once(req) else RequestStatus.READY_FOR_REVIEW
+    )
+    if not transitions.move_if(request_id, RequestStatus.COMPILING, after):
+        db.session.rollback()
+        _keep_only_stored(folder, names)  # another run finished first
+        return
+    db.session.refresh(req)
+    superseded = [d for d in req.documents if d.kind in {f.kind for f in files}]
+    if after is RequestStatus.COMPLETED:
+        review.complete(req)
+    _store(req, files, names, after, superseded)
+    # A render after a redaction replaces the earlier files: the withheld data must not stay
+    # downloadable. Their rows and SHA-256 stay in the history.
+    for doc in superseded:
+        if doc.filename not in names:
+            (folder / doc.filename).unlink(missing_ok=True)
+    if after is RequestStatus.COMPLETED:
+        review.tell_ready(req)
+
+
+def _render(req: Request) -> list[RenderedFile]:
+    """The answer's files; a render that fails or runs out of time needs an officer."""
     try:
-        files = render_answer(req)
-    except Exception as exc:  # a render that fails or runs out of time: an officer must look
+        return render_answer(req)
+    except Exception as exc:
+        request_id = req.id
         db.session.rollback()
         if transitions.move_if(request_id, RequestStatus.COMPILING, RequestStatus.ACTION_REQUIRED):
             req = db.session.get(Request, request_id)
@@ -43,23 +73,23 @@ def compile_response(request_id: int) -> None:
             )
             db.session.commit()
         raise
-    folder: Path = current_app.config["DSAR_DOCUMENTS_DIR"]
-    names = [f"{req.reference}-{f.kind.replace('_', '-')}-{f.sha256[:12]}{f.suffix}" for f in files]
-    for name, rendered in zip(names, files, strict=True):
-        write_atomically(folder / name, rendered.data)
-    if not transitions.move_if(request_id, RequestStatus.COMPILING, RequestStatus.COMPLETED):
-        db.session.rollback()
-        # Another run finished first; keep only the files its document rows name.
-        stored = select(Document.filename).where(Document.filename.in_(names))
-        kept = set(db.session.scalars(stored))
-        for name in set(names) - kept:
-            (folder / name).unlink(missing_ok=True)
-        return
-    db.session.refresh(req)
-    req.completed_at = utcnow()
-    req.delivery_expires_at = req.completed_at + timedelta(
-        days=current_app.config["DSAR_DELIVERY_DAYS"]
-    )
+
+
+def _keep_only_stored(folder: Path, names: list[str]) -> None:
+    """Delete the files of this run that no document row names."""
+    stored = select(Document.filename).where(Document.filename.in_(names))
+    kept = set(db.session.scalars(stored))
+    for name in set(names) - kept:
+        (folder / name).unlink(missing_ok=True)
+
+
+def _store(
+    req: Request,
+    files: list[RenderedFile],
+    names: list[str],
+    after: RequestStatus,
+    superseded: list[Document],
+) -> None:
     for name, rendered in zip(names, files, strict=True):
         db.session.add(
             Document(
@@ -76,7 +106,7 @@ def compile_response(request_id: int) -> None:
         "response_compiled",
         actor="worker",
         before=RequestStatus.COMPILING,
-        after=RequestStatus.COMPLETED,
+        after=after,
         detail={
             "documents": [
                 {"kind": f.kind, "sha256": f.sha256, "bytes": len(f.data)} for f in files
@@ -84,13 +114,7 @@ def compile_response(request_id: int) -> None:
             "sha256": files[0].sha256,
             "bytes": len(files[0].data),
             "render_seconds": round(files[0].seconds, 3),
+            "replaces": [d.id for d in superseded],
         },
     )
     db.session.commit()
-    mail.send(
-        to=req.email,
-        subject=f"Your answer to request {req.reference} is ready",
-        template="ready",
-        request=req,
-        request_id=req.id,
-    )

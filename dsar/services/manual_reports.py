@@ -1,61 +1,128 @@
 """An owner's report through their one-time link: what they found, erased or opted out.
 
-The note may name the person or their records: it stays on the task, never in an event.
+A system with no API passes its content on too: for a search, the owner types the records
+as rows and sends files (a scan, a photo, a spreadsheet), which reach the person's answer;
+for an erasure, they report what they erased and what they kept, with the reason the
+person's law gives. The note may name the person or their records: it stays on the task,
+never in an event.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
 from sqlalchemy import update
 
+from dsar import inputs
 from dsar.exceptions import LinkInvalid, ManualTaskRefused
 from dsar.extensions import db
-from dsar.models import DataSystem, RequestStatus, Task, TaskStatus, utcnow
-from dsar.services import fanin, workflow
+from dsar.models import DataSystem, RequestStatus, Task, TaskAction, TaskStatus, utcnow
+from dsar.rules import withholding
+from dsar.services import fanin, uploads, workflow
 from dsar.services.events import record
 from dsar.services.manual import ACTION_WORDS, MAX_COUNT, MAX_NOTE, OUTCOMES, link_info
 
+TYPED = "Records typed by the owner"  # the place the typed rows go in the answer
+MAX_ROWS = 500
+MAX_COLUMNS = 30
+MAX_CELL = 2000
 
-def _check_report(task: Task, outcome: str, count: int | None, note: str) -> tuple[int, str]:
+
+@dataclass(frozen=True)
+class Report:
+    """What the owner sent, shape checked by the form; the service checks the rest."""
+
+    outcome: str
+    count: int | None
+    note: str = ""
+    rows: str = ""  # CSV text: a header line of field names, then one line per record
+    files: list[uploads.Incoming] = field(default_factory=list)
+    kept: int | None = None  # an erasure: records kept
+    kept_reason: str = ""  # a key of dsar.rules.withholding.kept_reasons
+
+
+def _refuse(message: str, where: str) -> ManualTaskRefused:
+    return ManualTaskRefused(message, field=where)
+
+
+def _count(task: Task, outcome: str, count: int | None) -> int:
     allowed = OUTCOMES[task.action]
     if outcome not in allowed:
         choices = " or ".join(f"'{o.replace('_', ' ')}'" for o in allowed)
-        raise ManualTaskRefused(
-            f"This task asks you to {ACTION_WORDS[task.action]}: report {choices}.",
-            field="outcome",
-        )
+        message = f"This task asks you to {ACTION_WORDS[task.action]}: report {choices}."
+        raise _refuse(message, "outcome")
     if count is None:
         if outcome in ("found", "erased"):
-            raise ManualTaskRefused(
-                f"Give the number of records you {outcome.replace('_', ' ')}.", field="count"
-            )
+            message = f"Give the number of records you {outcome.replace('_', ' ')}."
+            raise _refuse(message, "count")
         count = 0
     if not 0 <= count <= MAX_COUNT:
-        raise ManualTaskRefused(f"Give a number from 0 to {MAX_COUNT:,}.", field="count")
+        raise _refuse(f"Give a number from 0 to {MAX_COUNT:,}.", "count")
     if outcome == "nothing" and count:
-        raise ManualTaskRefused(
-            "You chose that nothing was found: leave the number empty or 0.", field="count"
+        raise _refuse("You chose that nothing was found: leave the number empty or 0.", "count")
+    return count
+
+
+def parse_rows(text: str) -> list[dict[str, str]]:
+    """Typed records: the first line names the fields, each other line is one record."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    lines = list(csv.reader(io.StringIO(text)))
+    header = [name.strip() for name in lines[0]]
+    if not all(header) or len(set(header)) != len(header) or len(header) > MAX_COLUMNS:
+        message = (
+            "Put the field names on the first line, each once, separated by commas "
+            f"(at most {MAX_COLUMNS}), like: Document, Date, Where kept."
         )
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE:
-        raise ManualTaskRefused(f"Keep the note under {MAX_NOTE:,} characters.", field="note")
-    return count, note
+        raise _refuse(message, "rows")
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not any(cell.strip() for cell in line):
+            continue
+        if len(line) > len(header):
+            message = f"Line {number} has more values than there are field names."
+            raise _refuse(message, "rows")
+        if any(len(cell) > MAX_CELL for cell in line):
+            raise _refuse(f"Line {number}: keep each value under {MAX_CELL:,} characters.", "rows")
+        rows.append(
+            {name: (line[i].strip() if i < len(line) else "") for i, name in enumerate(header)}
+        )
+    if not rows:
+        raise _refuse("Under the field names, give one line per record.", "rows")
+    if len(rows) > MAX_ROWS:
+        raise _refuse(f"Type at most {MAX_ROWS} records; send more as a file.", "rows")
+    return rows
 
 
-def _receipt(system: DataSystem, outcome: str, count: int) -> str:
+def _kept(task: Task, sent: Report) -> tuple[int, withholding.Reason | None]:
+    kept = sent.kept or 0
+    if task.action is not TaskAction.ERASE or not kept:
+        return 0, None
+    if not 0 <= kept <= MAX_COUNT:
+        raise _refuse(f"Give a number from 0 to {MAX_COUNT:,}.", "kept")
+    if sent.outcome == "nothing":
+        raise _refuse("You chose that nothing was found: nothing can have been kept.", "kept")
+    reason = withholding.find(withholding.kept_reasons(task.request.regime), sent.kept_reason)
+    if reason is None:
+        raise _refuse("Choose why the records you kept must be kept.", "kept_reason")
+    return kept, reason
+
+
+def _receipt(system: DataSystem, outcome: str, count: int, kept: int) -> str:
     if outcome == "nothing":
         return f"{system.name}: no records held, checked by the owner"
     if outcome == "opted_out":
         return f"{system.name}: opted out by the owner ({count} record(s))"
-    return f"{system.name}: {count} record(s) {outcome} by the owner"
+    words = f"{system.name}: {count} record(s) {outcome} by the owner"
+    return words + (f", {kept} kept" if kept else "")
 
 
-def report(task: Task, *, outcome: str, count: int | None, note: str) -> None:
-    """Record what the owner found, erased or opted out; the link is used up.
-
-    Checked first, then the link is claimed in one UPDATE so that two reports through the
-    same link (a double click, two tabs) record one outcome; the loser gets LinkInvalid.
-    """
-    count, note = _check_report(task, outcome, count, note)
+def _claim_link(task: Task) -> None:
+    """Use the link up in one UPDATE: two reports through it (a double click) record one."""
     if task.status is not TaskStatus.ACTION_REQUIRED or task.token_hash is None:
         raise LinkInvalid("This link has been used or has expired.")
     claimed = db.session.execute(
@@ -71,27 +138,56 @@ def report(task: Task, *, outcome: str, count: int | None, note: str) -> None:
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         raise LinkInvalid("This link has been used or has expired.")
-    now = utcnow()
     task.token_hash = None
+
+
+def report(task: Task, sent: Report) -> None:
+    """Record what the owner found, erased or opted out, with what they sent; the link is
+    used up. Everything is checked before anything is stored."""
+    count = _count(task, sent.outcome, sent.count)
+    note = inputs.clean(sent.note, multiline=True)
+    if len(note) > MAX_NOTE:
+        raise _refuse(f"Keep the note under {MAX_NOTE:,} characters.", "note")
+    locating = task.action is TaskAction.LOCATE and sent.outcome == "found"
+    rows = parse_rows(sent.rows) if locating else []
+    files = uploads.check(sent.files) if locating else []
+    kept, reason = _kept(task, sent)
+    _claim_link(task)
+    found = 0 if sent.outcome == "nothing" else count + kept
     task.status = TaskStatus.SUCCEEDED
-    task.found_count = count if outcome != "nothing" else 0
-    task.erased_count = count if outcome == "erased" else 0
+    task.found_count = found
+    task.erased_count = count if sent.outcome == "erased" else 0
+    task.retained_count = kept
     task.note = note
-    link = link_info(task)
-    task.result = {
-        "receipts": [_receipt(task.system, outcome, count)],
-        "records": {},
-        **({"link": link} if link else {}),
+    stored = uploads.store(task, files)
+    result: dict[str, Any] = {
+        "receipts": [_receipt(task.system, sent.outcome, count, kept)],
+        "records": {TYPED: rows} if rows else {},
+        "kept": [],
     }
-    task.reported_at = task.finished_at = now
+    if reason is not None:
+        result["kept"] = [
+            {
+                "place": task.system.name,
+                "count": kept,
+                "reason": reason.label,
+                "citation": reason.citation,
+            }
+        ]
+    link = link_info(task)
+    task.result = {**result, **({"link": link} if link else {})}
+    task.reported_at = task.finished_at = utcnow()
     task.last_error = ""
-    # The note may name the person or their records: it stays on the task, not in the event.
-    record(
-        task.request,
-        "manual_task_reported",
-        actor="owner",
-        detail={"task": task.id, "system": task.system.key, "outcome": outcome, "count": count},
-    )
+    detail = {
+        "task": task.id,
+        "system": task.system.key,
+        "outcome": sent.outcome,
+        "count": count,
+        "kept": kept,
+        "rows": len(rows),
+        "files": [{"sha256": u.sha256, "type": u.media_type, "bytes": u.size} for u in stored],
+    }
+    record(task.request, "manual_task_reported", actor="owner", detail=detail)
     db.session.commit()
     req = task.request
     if req.status is RequestStatus.ACTION_REQUIRED:

@@ -43,6 +43,7 @@ def entry_values(entry: dict[str, Any], kind: Any) -> dict[str, Any]:
         kind=kind,
         config=entry.get("config", {}),
         disclosure=entry.get("disclosure", {}),
+        labels=entry.get("labels", {}),
         max_concurrency=entry.get("max_concurrency", 0),
     )
     return values

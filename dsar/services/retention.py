@@ -4,7 +4,8 @@ Two steps, run daily by `workers.jobs.purge_expired_data` (and `flask dsar purge
 
 - `DSAR_PURGE_DAYS` after a request closed, the located data goes: the records copied into
   tasks (`result["records"]` and `["identifiers"]`, the dry run's `preview`), and the answer
-  files that carry them (an access request's PDF, JSON and CSV). Counts, receipts, kept-data
+  files that carry them (an access request's PDF, JSON and CSV), and the files system owners
+  sent with their reports (scans, photos, spreadsheets). Counts, receipts, kept-data
   entries and proof of erasure stay: they hold no personal data and prove what was done. A
   deletion certificate or opt-out confirmation is the company's proof of what was done, and
   names only the person, systems and counts: it is kept until the record itself is purged.
@@ -28,7 +29,7 @@ from sqlalchemy import delete, select
 from dsar import rules, transitions
 from dsar.extensions import db
 from dsar.models import Document, DownloadCode, Request, TaskAction, utcnow
-from dsar.services import downloads
+from dsar.services import downloads, uploads
 from dsar.services.events import record
 
 log = logging.getLogger(__name__)
@@ -112,8 +113,10 @@ def purge_data(req: Request, *, now: datetime, dry_run: bool = False) -> tuple[i
             task.preview = None
     docs = [d for d in req.documents if d.kind in DATA_KINDS] if _is_access(req) else []
     deleted = _delete_files(docs, dry_run=dry_run)
+    sent = [u for task in req.tasks for u in task.uploads if uploads.path_of(u).is_file()]
     if dry_run:
-        return cleared, len(deleted)
+        return cleared, len(deleted) + len(sent)
+    removed = uploads.remove_files(sent)  # what system owners sent: copies of located data
     db.session.execute(delete(DownloadCode).where(DownloadCode.request_id == req.id))
     req.data_purged_at = now
     record(
@@ -123,11 +126,12 @@ def purge_data(req: Request, *, now: datetime, dry_run: bool = False) -> tuple[i
         detail={
             "tasks_cleared": cleared,
             "documents_deleted": deleted,
+            "uploads_deleted": removed,
             "days": current_app.config["DSAR_PURGE_DAYS"],
         },
     )
     db.session.commit()
-    return cleared, len(deleted)
+    return cleared, len(deleted) + removed
 
 
 def purge_record(req: Request, *, now: datetime, dry_run: bool = False) -> int:

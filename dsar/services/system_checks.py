@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dsar import inputs
+from dsar import inputs, rules
 from dsar.connectors import validate_config
 from dsar.exceptions import ConnectorError, SystemInvalid
 from dsar.models import SystemKind
@@ -25,6 +25,7 @@ FIELDS = (
     "enabled",
     "config",
     "disclosure",
+    "labels",
     "max_concurrency",
 )
 # What the access answer says about a system (GDPR Art. 15(1)(a)-(h), CCPA 1798.110 and
@@ -78,6 +79,22 @@ def check_config(kind: SystemKind, config: Any) -> None:
         raise SystemInvalid(str(exc), field="config") from None
 
 
+def _per_law(key: str, item: Any) -> str | dict[str, str]:
+    """One phrase, or one per law (`{gdpr = "...", lgpd = "...", default = "..."}`): a legal
+    basis that cites the GDPR must not appear in an LGPD letter."""
+    if isinstance(item, str):
+        return item.strip()
+    laws = {*rules.REGIMES, "default"}
+    if not isinstance(item, dict) or not item or not all(isinstance(v, str) for v in item.values()):
+        message = f"disclosure '{key}' must be text, or a table of text per law"
+        raise SystemInvalid(message, field="disclosure")
+    unknown = sorted(set(item) - laws)
+    if unknown:
+        message = f"disclosure '{key}': unknown law {unknown[0]!r}; use {', '.join(sorted(laws))}"
+        raise SystemInvalid(message, field="disclosure")
+    return {law: text.strip() for law, text in item.items()}
+
+
 def check_disclosure(value: Any) -> dict[str, Any]:
     """The disclosure table, checked: known keys only, phrases of at most 500 characters."""
     if value is None:
@@ -92,18 +109,69 @@ def check_disclosure(value: Any) -> dict[str, Any]:
                 message = f"disclosure '{key}' must be a list of text"
                 raise SystemInvalid(message, field="disclosure")
             clean[key] = [i.strip() for i in items if i.strip()]
+            phrases = clean[key]
         elif key in DISCLOSURE_TEXTS:
-            if not isinstance(item, str):
-                raise SystemInvalid(f"disclosure '{key}' must be text", field="disclosure")
-            clean[key] = item.strip()
+            clean[key] = _per_law(key, item)
+            phrases = [clean[key]] if isinstance(clean[key], str) else list(clean[key].values())
         else:
             known = ", ".join(sorted(DISCLOSURE_LISTS | DISCLOSURE_TEXTS))
             raise SystemInvalid(
                 f"disclosure: unknown key {key!r}; known keys: {known}", field="disclosure"
             )
-        if any(len(i) > 500 for i in ([clean[key]] if key in DISCLOSURE_TEXTS else clean[key])):
+        if any(len(i) > 500 for i in phrases):
             raise SystemInvalid(f"disclosure '{key}': at most 500 characters", field="disclosure")
     return clean
+
+
+LABEL_TEXTS = frozenset({"opt_out", "opt_out_undo", "erase"})
+
+
+def _label_text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 500:
+        raise SystemInvalid(
+            f"labels: '{where}' must be text of 1 to 500 characters", field="labels"
+        )
+    return value.strip()
+
+
+def _field_label(name: str, value: Any) -> str | dict[str, str]:
+    """A column's words: a label, or a table with its label and what yes and no mean."""
+    if isinstance(value, str):
+        return _label_text(value, f"fields.{name}")
+    if not isinstance(value, dict) or "label" not in value or set(value) - {"label", "yes", "no"}:
+        raise SystemInvalid(
+            f"labels: 'fields.{name}' must be text, or a table with label (and yes, no)",
+            field="labels",
+        )
+    return {k: _label_text(v, f"fields.{name}.{k}") for k, v in value.items()}
+
+
+def check_labels(value: Any) -> dict[str, Any]:
+    """The words the person reads for a system: `places` (table or endpoint -> words),
+    `fields` (column -> words, or label with yes/no meanings), and what `opt_out`,
+    `opt_out_undo` and `erase` did, in a sentence each."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SystemInvalid("'labels' must be a table", field="labels")
+    unknown = sorted(set(value) - {"places", "fields"} - LABEL_TEXTS)
+    if unknown:
+        known = ", ".join(sorted({"places", "fields"} | LABEL_TEXTS))
+        raise SystemInvalid(
+            f"labels: unknown key {unknown[0]!r}; known keys: {known}", field="labels"
+        )
+    clean: dict[str, Any] = {k: _label_text(value[k], k) for k in LABEL_TEXTS if k in value}
+    for group in ("places", "fields"):
+        if group not in value:
+            continue
+        table = value[group]
+        if not isinstance(table, dict):
+            raise SystemInvalid(f"labels: '{group}' must be a table of names", field="labels")
+        if group == "places":
+            clean[group] = {str(k): _label_text(v, f"places.{k}") for k, v in table.items()}
+        else:
+            clean[group] = {str(k): _field_label(str(k), v) for k, v in table.items()}
+    return {k: v for k, v in clean.items() if v}  # an empty table says nothing
 
 
 def check_concurrency(value: Any) -> int:
@@ -165,5 +233,8 @@ def clean(values: Mapping[str, Any]) -> dict[str, Any]:
     disclosure = values.get("disclosure")
     check_strings(disclosure, "disclosure")
     clean["disclosure"] = check_disclosure(disclosure)
+    labels = values.get("labels")
+    check_strings(labels, "labels")
+    clean["labels"] = check_labels(labels)
     clean["max_concurrency"] = check_concurrency(values.get("max_concurrency"))
     return clean

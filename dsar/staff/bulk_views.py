@@ -1,4 +1,4 @@
-"""Bulk decisions on a selection from the queue: approve, deny, extend with notice.
+"""Bulk decisions on a selection from the queue: approve, deny, extend with notice, release.
 
 Each request is decided on its own, by the same services as its page; the officer is told
 which succeeded and, for the others, why not.
@@ -16,7 +16,7 @@ from dsar import inputs
 from dsar.exceptions import ClockRefused, DecisionRefused
 from dsar.extensions import db
 from dsar.models import Request
-from dsar.services import clock, decisions
+from dsar.services import clock, decisions, review
 from dsar.staff.forms import BulkForm
 from dsar.staff.views import ACTORS, actor, bp, roles_required
 
@@ -37,6 +37,8 @@ def _decide(form: BulkForm) -> Callable[[Request], None]:
         return lambda req: decisions.approve(req, actor=by)
     if form.action.data == "deny":
         return lambda req: decisions.deny(req, form.reason.data, form.text.data, actor=by)
+    if form.action.data == "release":
+        return lambda req: review.release(req, actor=by)
     return lambda req: clock.extend(req, reason=form.text.data, actor=by)
 
 
@@ -72,7 +74,8 @@ def bulk() -> Any:
             refused.append(f"{req.reference}: {exc}")
         else:
             done.append(req.reference)
-    verb = {"approve": "Approved", "deny": "Denied", "extend": "Extended"}[form.action.data]
+    verbs = {"approve": "Approved", "deny": "Denied", "extend": "Extended", "release": "Released"}
+    verb = verbs[form.action.data]
     if done:
         flash(f"{verb} {len(done)}: {', '.join(done)}.", "info")
     for line in refused:

@@ -3,6 +3,7 @@
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -115,6 +116,7 @@ class BulkForm(Form):
             SelectChoice("approve", "Approve (deletions after their dry run)"),
             SelectChoice("deny", "Deny"),
             SelectChoice("extend", "Extend, telling each person the reason"),
+            SelectChoice("release", "Release reviewed answers to the people"),
         ],
         validators=[InputRequired("Choose a decision.")],
     )
@@ -152,3 +154,18 @@ class ApiKeyForm(Form):
         ],
     )
     scopes = _scopes_field(api_keys.DEFAULT_SCOPES)
+
+
+class RedactForm(Form):
+    """Withhold one record, or one field of it, from the answer; the service checks the
+    place, record, field and reason against the request."""
+
+    system = HiddenField(validators=[InputRequired(), Length(max=64)])
+    place = HiddenField(validators=[InputRequired(), Length(max=200)])
+    record = HiddenField(validators=[InputRequired(), Length(max=19)])
+    field = SelectField("What to withhold", validate_choice=False, default="")
+    reason = SelectField("Why", validate_choice=False)
+    note = TextAreaField(
+        "Note for the file (optional)",
+        validators=[Length(max=1000, message="Keep the note under 1,000 characters.")],
+    )

@@ -10,10 +10,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from dsar import rules
+from dsar import actors, rules
 from dsar.exceptions import ClockRefused, DecisionRefused
 from dsar.extensions import db
-from dsar.models import Request, Task, User
+from dsar.models import Request, RequestStatus, Task, User
 from dsar.services import clock, decisions, downloads, reminders
 from dsar.staff.forms import (
     AssignForm,
@@ -67,6 +67,13 @@ def request_or_404(reference: str) -> Request:
     return req
 
 
+DOCUMENT_KINDS = {
+    "response": "The letter (PDF)",
+    "data_json": "The data (JSON)",
+    "data_csv": "The data (CSV)",
+}
+
+
 @bp.get("/requests/<reference>")
 @login_required
 def request_page(reference: str) -> str:
@@ -86,6 +93,12 @@ def request_page(reference: str) -> str:
         staff=assignable_staff(),
         dry_run_done=decisions.dry_run_complete(req),
         forms=decision_forms(req),
+        who=actors.names([*(e.actor for e in req.events), req.verified_by or ""]),
+        gone={d.id for d in req.documents if downloads.is_purged(d)},
+        document_kinds=DOCUMENT_KINDS,
+        **(
+            review_views.review_context(req) if req.status is RequestStatus.READY_FOR_REVIEW else {}
+        ),
     )
 
 
@@ -184,5 +197,5 @@ def resend_task_link(reference: str, task_id: int) -> Any:
     )
 
 
-# The decisions on this page register on `bp` when imported.
-from dsar.staff import decision_views  # noqa: E402, F401
+# The decisions on this page, and the answer's review, register on `bp` when imported.
+from dsar.staff import decision_views, review_views  # noqa: E402, F401

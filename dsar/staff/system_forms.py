@@ -49,6 +49,22 @@ def dump_config(config: Any) -> str:
     return json.dumps(masked_config(config or {}), indent=2, ensure_ascii=False)
 
 
+def _json_object(field: WTField, what: str) -> dict[str, Any] | None:
+    """The field's JSON object ({} when empty); None, with a message on the field, if not."""
+    text = (field.data or "").strip()
+    if not text:
+        return {}
+    try:
+        value = inputs.load_json(text, max_bytes=MAX_CONFIG, max_depth=32, what="This JSON text")
+    except inputs.InputRefused as exc:
+        field.errors.append(exc.message)
+        return None
+    if not isinstance(value, dict):
+        field.errors.append(f"{what} must be a JSON object: {{ ... }}.")
+        return None
+    return value
+
+
 class SystemForm(Form):
     """Edit a system; the key never changes."""
 
@@ -86,24 +102,19 @@ class SystemForm(Form):
         validators=[Length(max=MAX_CONFIG, message="Keep the settings under 100,000 characters.")],
     )
 
+    labels = TextAreaField(
+        "Words for the person (JSON)",
+        validators=[Length(max=MAX_CONFIG, message="Keep the words under 100,000 characters.")],
+    )
+
     parsed_config: dict[str, Any] | None = None
+    parsed_labels: dict[str, Any] | None = None
 
     def validate_config(self, field: WTField) -> None:
-        text = (field.data or "").strip()
-        if not text:
-            self.parsed_config = {}
-            return
-        try:
-            value = inputs.load_json(
-                text, max_bytes=MAX_CONFIG, max_depth=32, what="This JSON text"
-            )
-        except inputs.InputRefused as exc:
-            field.errors.append(exc.message)
-            return
-        if not isinstance(value, dict):
-            field.errors.append("The connection settings must be a JSON object: { ... }.")
-            return
-        self.parsed_config = value
+        self.parsed_config = _json_object(field, "The connection settings")
+
+    def validate_labels(self, field: WTField) -> None:
+        self.parsed_labels = _json_object(field, "The words for the person")
 
     def values(self) -> dict[str, Any]:
         """The submitted fields, as dsar.services.systems takes them."""
@@ -115,6 +126,7 @@ class SystemForm(Form):
             "description": self.description.data or "",
             "enabled": bool(self.enabled.data),
             "config": self.parsed_config if self.parsed_config is not None else {},
+            "labels": self.parsed_labels if self.parsed_labels is not None else {},
         }
 
     @classmethod
@@ -128,6 +140,7 @@ class SystemForm(Form):
             "description": system.description,
             "enabled": system.enabled,
             "config": dump_config(system.config),
+            "labels": json.dumps(system.labels or {}, indent=2, ensure_ascii=False),
         }
 
 

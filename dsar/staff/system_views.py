@@ -15,6 +15,13 @@ from dsar.staff.forms import ConfirmForm, LogoutForm
 from dsar.staff.system_forms import NewSystemForm, SystemForm, config_examples
 from dsar.staff.views import ACTORS, actor, bp, roles_required
 
+LABELS_EXAMPLE = (
+    '{"places": {"customers": "Your customer account"}, "fields": {"opted_in": {"label": '
+    '"Newsletter", "yes": "you receive it", "no": "you do not receive it"}}, "opt_out": '
+    '"You will no longer receive our newsletter.", "opt_out_undo": "Subscribe again on our '
+    'website."}'
+)
+
 
 def _system_or_404(key: str) -> DataSystem:
     system = systems.get(key)
@@ -60,6 +67,7 @@ def _form_page(form: SystemForm, system: DataSystem | None) -> tuple[str, int]:
         kind_labels=systems.KIND_LABELS,
         env_var_help=system_secrets.ENV_VAR_HELP,
         current_kind=form.kind.data or SystemKind.SQL.value,
+        labels_example=LABELS_EXAMPLE,
         confirm_form=ConfirmForm(),
         logout_form=LogoutForm(),
     )
