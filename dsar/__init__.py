@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
 from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, make_url
-from werkzeug.exceptions import BadRequest, HTTPException, default_exceptions
+from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable, default_exceptions
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -131,6 +133,8 @@ def _init_extensions(app: Flask) -> None:
     # Never print a statement's parameters (names, emails) in an error or a log line.
     options = {
         "hide_parameters": True,
+        # A connection the server dropped (a restart, a failover) is replaced before use.
+        "pool_pre_ping": True,
         **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
     }
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -211,6 +215,26 @@ def _refuse_broken_urls() -> None:
             raise BadRequest("This address holds characters that no page of ours uses.")
 
 
+def _database_unavailable(exc: Exception) -> Any:
+    """The database cannot be reached: nothing was stored; say so, and when to retry."""
+    with contextlib.suppress(sqlalchemy.exc.SQLAlchemyError):
+        db.session.rollback()  # the connection may be gone; the pool replaces it
+    cause = type(getattr(exc, "orig", exc)).__name__  # never the statement or its values
+    current_app.logger.error("database unavailable on %s: %s", request.url_rule, cause)
+    message = (
+        "We cannot reach our database for a moment, so nothing was saved. "
+        "Please try again in a minute."
+    )
+    headers = {"Retry-After": "30"}
+    if request.path.startswith("/api/"):
+        return {"code": 503, "status": "Service Unavailable", "message": message}, 503, headers
+    try:  # the page names the signed-in user, which needs the database too
+        page = render_template("errors/error.html", error=ServiceUnavailable(message))
+    except Exception:
+        page = f"<!doctype html><title>Service unavailable</title><p>{message}</p>"
+    return page, 503, headers
+
+
 def _register_errors(app: Flask) -> None:
     app.before_request(_refuse_broken_urls)
 
@@ -242,6 +266,9 @@ def _register_errors(app: Flask) -> None:
                 "send smaller or fewer files."
             )
         return render_template("errors/error.html", error=exc), exc.code
+
+    app.register_error_handler(sqlalchemy.exc.OperationalError, _database_unavailable)
+    app.register_error_handler(sqlalchemy.exc.InterfaceError, _database_unavailable)
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception) -> Any:

@@ -185,6 +185,8 @@ class Request(db.Model):
         Index("ix_requests_assignee_queue", "assignee_id", "status", "due_on", "id"),
         Index("ix_requests_due_id", "due_on", "id"),
         Index("ix_requests_email", "email"),
+        # An API client's retry with the same Idempotency-Key finds the request it made.
+        Index("uq_requests_idempotency", "api_key_id", "idempotency_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -208,6 +210,10 @@ class Request(db.Model):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_by: Mapped[str] = mapped_column(String(64), default="")
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    # The Idempotency-Key header of the API call that made it, and a keyed hash of that
+    # call's body: a retry with the same key and body gets the same request back.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    idempotency_digest: Mapped[str] = mapped_column(String(64), default="")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The clock: due_on above is the date in force; these say why it moved.
     first_due_on: Mapped[date | None]

@@ -202,3 +202,51 @@ def test_the_reconciler_sends_a_pending_task_nobody_sent(
     assert counts["started"] == len(demo_systems) - 1  # the shop still waits for the CRM
     run_workers(settled(ref))
     assert request(ref).status is RequestStatus.COMPLETED
+
+
+def lost_hand_over(client: FlaskClient, api_key: str) -> str:
+    """Every task succeeded but the move to `compiling` never happened: the database went
+    away between the last task's commit and the fan-in (issue: a request stuck for good)."""
+    from dsar.services import workflow
+
+    ref = submit(client, api_key)
+    for task in list(request(ref).tasks):
+        workflow.run_task(task.id, last_attempt=True)
+    req = request(ref)
+    assert req.status is RequestStatus.COMPILING
+    req.status = RequestStatus.IN_PROGRESS
+    db.session.commit()
+    return ref
+
+
+def test_a_retried_task_job_moves_on_a_request_whose_hand_over_was_lost(
+    app: Flask, client: FlaskClient, api_key: str, demo_systems: list[str]
+) -> None:
+    from dsar.services import workflow
+
+    ref = lost_hand_over(client, api_key)
+    # RQ retries the last job: the task is already done, and the request still moves on.
+    workflow.run_task(request(ref).tasks[-1].id)
+    assert request(ref).status is RequestStatus.COMPILING
+
+
+def test_the_reconciler_moves_on_a_request_whose_tasks_are_all_final(
+    app: Flask,
+    client: FlaskClient,
+    api_key: str,
+    demo_systems: list[str],
+    env: dict[str, str],
+    run_workers: Callable[..., None],
+) -> None:
+    ref = lost_hand_over(client, api_key)
+    Redis.from_url(env["REDIS_URL"]).flushdb()
+    counts = reconcile.run()
+    assert counts["fanned_in"] == 1
+    assert request(ref).status is RequestStatus.COMPILING  # and its compile job is sent
+    assert reconcile.run()["fanned_in"] == 0
+    run_workers(settled(ref))
+    assert request(ref).status is RequestStatus.COMPLETED
+    moves = db.session.scalars(
+        select(Event).where(Event.action == "fan_in", Event.request_id == request(ref).id)
+    ).all()
+    assert len(moves) == 2  # the lost one (rolled back by hand here) and the reconciler's

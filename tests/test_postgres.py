@@ -29,7 +29,7 @@ from dsar.models import Document, Event, Request, RequestStatus, Task, TaskStatu
 from dsar.queue import DOCUMENTS, get_queue
 from dsar.services import fanin
 from tests.conftest import api_headers, csrf_token
-from tests.postgres import pg_database, pg_server  # noqa: F401
+from tests.postgres import PgServer, pg_database, pg_server  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -212,3 +212,84 @@ def test_a_database_error_quoting_a_value_is_logged_without_it(app: Flask) -> No
         job()
     # What RQ logs and keeps in Redis for a failed job: the formatted exception.
     assert "jane" not in "".join(traceback.format_exception(scrubbed.value)).lower()
+
+
+def test_a_database_outage_answers_503_stores_nothing_and_the_app_recovers_by_itself(
+    app: Flask,
+    client: FlaskClient,
+    api_key: str,
+    demo_systems: list[str],
+    pg_server: PgServer,  # noqa: F811
+    pg_env: str,
+) -> None:
+    from psycopg import sql
+
+    name = pg_env.rsplit("/", 1)[-1]
+    before = create_request(client, api_key)  # the pool holds a live connection now
+
+    def outage(allowed: bool) -> None:
+        with pg_server.connect() as conn:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(
+                    sql.Identifier(name), sql.SQL("true" if allowed else "false")
+                )
+            )
+            if not allowed:  # and every open connection is cut, as by a restart
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,),
+                )
+
+    db.session.remove()  # the test's own session lets go of its connection (to the pool)
+    outage(False)
+    try:
+        resp = client.post(
+            "/api/v1/requests",
+            headers=api_headers(api_key),
+            json={"kind": "access", "regime": "ccpa", "identity_verified": True, **JANE},
+        )
+        assert resp.status_code == 503, resp.get_data(as_text=True)
+        assert int(resp.headers["Retry-After"]) > 0
+        assert "nothing was saved" in resp.json["message"]
+        page = client.get("/r/a-tracking-token-of-some-length-000000000")
+        assert page.status_code == 503
+        assert "nothing was saved" in page.get_data(as_text=True)
+    finally:
+        outage(True)
+    db.session.remove()
+    # The next call works without a restart: the pool replaced the dead connections.
+    after = create_request(client, api_key)
+    references = db.session.scalars(select(Request.reference).order_by(Request.id)).all()
+    assert references == [before, after]
+
+
+def test_concurrent_calls_with_one_idempotency_key_make_one_request(
+    app: Flask, demo_systems: list[str], api_key: str
+) -> None:
+    db.session.remove()
+    barrier = threading.Barrier(THREADS)
+    answers: list[tuple[int, str]] = []
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            client = app.test_client()
+            barrier.wait(timeout=30)
+            resp = client.post(
+                "/api/v1/requests",
+                headers={**api_headers(api_key), "Idempotency-Key": "burst-1"},
+                json={"kind": "access", "regime": "ccpa", "identity_verified": True, **JANE},
+            )
+            answers.append((resp.status_code, resp.json["reference"]))
+        except BaseException as exc:  # reported by the test thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(code for code, _ in answers) == [200] * (THREADS - 1) + [201]
+    assert len({reference for _, reference in answers}) == 1
+    assert db.session.scalars(select(Request.reference)).all() == [answers[0][1]]

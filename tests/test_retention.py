@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from dsar import transitions
 from dsar.extensions import db
-from dsar.models import Document, Event, Request, RequestStatus, Task
+from dsar.models import Document, Event, Request, RequestStatus, Task, utcnow
 from dsar.services import downloads, intake, retention
 from dsar.services.api_keys import create as create_api_key
 from tests.conftest import download_answer
@@ -70,6 +70,7 @@ def test_nothing_is_purged_early_and_open_requests_are_untouched(
         "tasks_cleared": 0,
         "files_deleted": 0,
         "records_purged": 0,
+        "orphans_deleted": 0,
     }
     # Years later, a request still waiting for its email confirmation keeps everything.
     retention.run(now=later(rid, days=365 * 3))
@@ -133,6 +134,7 @@ def test_located_data_is_purged_after_thirty_days_and_the_record_kept(
         "tasks_cleared": 0,
         "files_deleted": 0,
         "records_purged": 0,
+        "orphans_deleted": 0,
     }
     assert snapshot(rid) == after
 
@@ -200,3 +202,36 @@ def test_the_purge_command_counts_and_dry_run_changes_nothing(
     assert real.exit_code == 0, real.output
     assert f'"files_deleted": {len(files)}' in real.output
     assert all(not f.exists() for f in files)
+
+
+def test_files_no_row_names_are_deleted_once_no_job_can_still_be_writing_them(
+    app: Flask, done: tuple[str, int]
+) -> None:
+    import os
+
+    from dsar.services import orphans
+
+    _, rid = done
+    folder = app.config["DSAR_DOCUMENTS_DIR"]
+    uploads_dir = app.config["DSAR_UPLOADS_DIR"]
+    uploads_dir.mkdir(parents=True, exist_ok=True)
+    kept = [downloads.path_of(d) for d in db.session.get(Request, rid).documents]
+    old = utcnow().timestamp() - orphans.min_age() - 60
+    left = folder / "DSAR-2026-000009-response-0123456789ab.pdf"  # a failed job's file
+    left.write_bytes(b"%PDF- personal data")
+    scan = uploads_dir / "0123456789abcdef0123456789abcdef.pdf"
+    scan.write_bytes(b"%PDF- a scan")
+    writing = folder / ".tmp-abc123"  # a render in progress: too young to touch
+    writing.write_bytes(b"%PDF- being written")
+    for path in (left, scan, *kept):
+        os.utime(path, (old, old))
+
+    assert retention.run(dry_run=True)["orphans_deleted"] == 2
+    assert left.exists() and scan.exists()
+    counts = retention.run()
+    assert counts["orphans_deleted"] == 2
+    assert not left.exists() and not scan.exists()
+    assert writing.exists() and all(p.exists() for p in kept)
+    (event,) = db.session.scalars(select(Event).where(Event.action == "orphan_files_deleted"))
+    assert event.detail == {"files": 2}
+    assert retention.run()["orphans_deleted"] == 0

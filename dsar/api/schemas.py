@@ -117,4 +117,7 @@ class RequestOut(Schema):
 
 
 class CreatedOut(RequestOut):
-    tracking_url = fields.String(metadata={"description": "the person's private status page"})
+    tracking_url = fields.String(
+        allow_none=True,
+        metadata={"description": "the person's private status page; null on a replay"},
+    )

@@ -16,7 +16,7 @@ from dsar.api.schemas import CreatedOut, RequestIn, RequestOut
 from dsar.exceptions import IntakeRefused
 from dsar.extensions import db, limiter
 from dsar.models import ApiKey, Request
-from dsar.services import api_keys, downloads, intake, reminders
+from dsar.services import api_keys, downloads, idempotency, intake, reminders
 from dsar.tokens import digest
 
 # A request body is a handful of short fields: anything much larger or deeper is a mistake
@@ -136,29 +136,53 @@ def _readable(reference: str) -> Request:
 @blp.post("/requests")
 @blp.arguments(RequestIn)
 @blp.response(201, CreatedOut)
-@blp.alt_response(400, description="The body is not JSON, or too deep")
+@blp.alt_response(
+    200,
+    schema=CreatedOut,
+    description="A retry with an Idempotency-Key already used with this body: the request "
+    "the first call made (header Idempotent-Replayed: true; tracking_url is null)",
+)
+@blp.alt_response(400, description="The body is not JSON, or too deep; a bad Idempotency-Key")
 @blp.alt_response(401, description="No or bad API key")
 @blp.alt_response(403, description="The key's scopes do not allow this")
 @blp.alt_response(413, description="The body is too large")
 @blp.alt_response(422, description="Field errors")
 @blp.alt_response(429, description="Too many calls; see Retry-After")
-def create_request(body: dict[str, Any]) -> dict[str, Any]:
+@blp.doc(
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            "description": "Any unique string (a UUID): a retry with the same key and body "
+            "returns the request the first call made instead of making a second one.",
+        }
+    ]
+)
+def create_request(body: dict[str, Any]) -> Any:
     """Create a request on a person's behalf (scope requests:create)."""
     _require(api_keys.CREATE, "create requests")
+    key = idempotency.parse(request.headers.get(idempotency.HEADER))
+    sent = dict(body)
     verified = body.pop("identity_verified")
     if verified:
         _require(api_keys.VOUCH, "vouch for identities")
     try:
-        receipt = intake.submit(
+        done = idempotency.submit_once(
             intake.Submission(**body),
-            channel="api",
             api_key=_key(),
             identity_verified=verified,
+            key=key,
+            body=sent,
         )
     except IntakeRefused as exc:
         abort(422, messages={"json": {exc.field or "kind": [exc.message]}})
-    view = _view(receipt.request)
-    view["tracking_url"] = intake.tracking_url(receipt.tracking_token)
+    view = _view(done.request)
+    if done.receipt is None:  # a retry: the request the first call made, not a new one
+        view["tracking_url"] = None
+        return view, 200, {"Idempotent-Replayed": "true"}
+    view["tracking_url"] = intake.tracking_url(done.receipt.tracking_token)
     return view
 
 

@@ -100,8 +100,13 @@ def submit(
     identity_verified: bool = False,
     gpc: bool = False,
     now: datetime | None = None,
+    idempotency: tuple[str, str] | None = None,
 ) -> Receipt:
     """Store a new request with its due dates, then verify or start it.
+
+    `idempotency`: an API call's Idempotency-Key and its body's digest, stored with the
+    request; a second request under the same key and API key fails the first flush
+    (IntegrityError), before anything is sent or written.
 
     `gpc`: the request came with a Global Privacy Control signal; it must be an opt-out, and
     no verification may be asked for (11 CCR 7025, 7026(d)).
@@ -126,6 +131,8 @@ def submit(
         received_at=received_at,
         api_key_id=api_key.id if api_key else None,
         gpc=gpc,
+        idempotency_key=idempotency[0] if idempotency else None,
+        idempotency_digest=idempotency[1] if idempotency else "",
     )
     clock.recompute(req)
     db.session.add(req)

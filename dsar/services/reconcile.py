@@ -8,6 +8,8 @@ worker dies with SIGKILL in the middle of a job, the task rows still say `queued
 - a running task older than its job's time limit plus DSAR_LOST_AFTER is taken back (its
   worker died: a live job would have been stopped by RQ at its time limit) and sent again;
 - a pending task that could start (nothing it waits for) but was never sent is sent;
+- a request still `in_progress` whose tasks are all final is moved on (the hand-over after
+  its last task was lost, say to a database restart);
 - a request stuck in `compiling` without a compile job gets one.
 
 Every connector call is idempotent, so running a task again is safe.
@@ -24,7 +26,7 @@ from sqlalchemy import select, update
 
 from dsar import queue
 from dsar.extensions import db
-from dsar.models import Request, RequestStatus, Task, TaskStatus, utcnow
+from dsar.models import FINAL_TASK_STATUSES, Request, RequestStatus, Task, TaskStatus, utcnow
 from dsar.services import fanin, fanout, workflow
 from dsar.services.events import record
 
@@ -38,7 +40,7 @@ def run(now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     grace = timedelta(seconds=current_app.config["DSAR_LOST_AFTER"])
     stale_start = now - timedelta(seconds=current_app.config["DSAR_TASK_TIMEOUT"]) - grace
-    counts = {"requeued": 0, "recovered": 0, "started": 0, "compiles": 0}
+    counts = {"requeued": 0, "recovered": 0, "started": 0, "fanned_in": 0, "compiles": 0}
     for task in db.session.scalars(select(Task).where(Task.status.in_(WAITING))).all():
         queued_long_enough = task.queued_at is None or task.queued_at < now - grace
         if queued_long_enough and not queue.job_alive(task.job_id):
@@ -47,6 +49,7 @@ def run(now: datetime | None = None) -> dict[str, int]:
     for task in db.session.scalars(running).all():
         counts["recovered"] += _resend(task, TaskStatus.RUNNING, "worker_lost")
     counts["started"] = _start_pending(now - grace)
+    counts["fanned_in"] = _fan_in_finished()
     counts["compiles"] = _recompile(now - grace)
     if any(counts.values()):
         log.warning("reconciler resent lost work: %s", counts)
@@ -96,6 +99,29 @@ def _start_pending(before: datetime) -> int:
         db.session.refresh(req)
         started += sum(1 for t in req.tasks if t.id in pending and t.status != TaskStatus.PENDING)
     return started
+
+
+def _fan_in_finished() -> int:
+    """Requests in progress whose every task is final: the fan-in after the last one was
+    lost. fan_in is one conditional UPDATE, so a worker fanning in at the same moment and
+    this job never both move a request."""
+    unfinished = select(Task.id).where(
+        Task.request_id == Request.id, Task.status.not_in(FINAL_TASK_STATUSES)
+    )
+    stuck = db.session.scalars(
+        select(Request.id).where(
+            Request.status == RequestStatus.IN_PROGRESS,
+            Request.tasks.any(),
+            ~unfinished.exists(),
+        )
+    ).all()
+    moved = 0
+    for request_id in stuck:
+        fanin.fan_in(request_id)
+        db.session.expire_all()
+        if db.session.get(Request, request_id).status is not RequestStatus.IN_PROGRESS:
+            moved += 1
+    return moved
 
 
 def _recompile(before: datetime) -> int:

@@ -29,7 +29,7 @@ from sqlalchemy import delete, select
 from dsar import rules, transitions
 from dsar.extensions import db
 from dsar.models import Document, DownloadCode, Request, TaskAction, utcnow
-from dsar.services import downloads, uploads
+from dsar.services import downloads, orphans, uploads
 from dsar.services.events import record
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ def run(now: datetime | None = None, *, dry_run: bool = False) -> dict[str, int]
     config = current_app.config
     counts = {"requests_data_purged": 0, "tasks_cleared": 0, "files_deleted": 0}
     counts["records_purged"] = 0
+    counts["orphans_deleted"] = 0
     data_cutoff = now - timedelta(days=config["DSAR_PURGE_DAYS"])
     record_cutoff = months_before(now, config["DSAR_RECORD_MONTHS"])
     for req in _closed_before(data_cutoff, Request.data_purged_at):
@@ -66,6 +67,7 @@ def run(now: datetime | None = None, *, dry_run: bool = False) -> dict[str, int]
     for req in _closed_before(record_cutoff, Request.record_purged_at):
         counts["files_deleted"] += purge_record(req, now=now, dry_run=dry_run)
         counts["records_purged"] += 1
+    counts["orphans_deleted"] = orphans.purge(now, dry_run=dry_run)
     log.info("retention run%s: %s", " (dry run)" if dry_run else "", counts)
     return counts
 
@@ -155,6 +157,7 @@ def purge_record(req: Request, *, now: datetime, dry_run: bool = False) -> int:
     req.phone = ""
     req.country = ""
     req.details = ""
+    req.idempotency_digest = ""  # a keyed hash of the API body, which held the identity
     req.record_purged_at = now
     record(
         req,

@@ -142,7 +142,11 @@ def run(task_id: int, *, last_attempt: bool = False) -> Ran:
         fanout.send_task_job(task_id, job_id, delay=1)
         return Ran(None, finished=False)
     if claim == "done":
-        return Ran(None, finished=False)  # already done or taken: a repeat changes nothing
+        # Already done or taken: a repeat changes nothing, but names the request so that a
+        # retry after a lost hand-over (the database dropped between the task's success
+        # and the fan-in) still moves it on; fan_in is idempotent.
+        request_id = db.session.scalar(select(Task.request_id).where(Task.id == task_id))
+        return Ran(request_id, finished=False)
     task = db.session.get(Task, task_id)
     db.session.refresh(task)
     last_attempt = last_attempt or task.attempts > current_app.config["DSAR_TASK_RETRIES"]

@@ -65,9 +65,10 @@ def run_task(task_id: int, *, last_attempt: bool = False) -> None:
         if failed.final:
             fanin.fan_in(failed.request_id)
         raise
-    if not ran.finished or ran.request_id is None:
+    if ran.request_id is None:
         return
-    req = db.session.get(Request, ran.request_id)
-    if req is not None and any(t.status is TaskStatus.PENDING for t in req.tasks):
-        dispatch(req)  # tasks waiting for this one's identifiers may start now
+    if ran.finished:
+        req = db.session.get(Request, ran.request_id)
+        if req is not None and any(t.status is TaskStatus.PENDING for t in req.tasks):
+            dispatch(req)  # tasks waiting for this one's identifiers may start now
     fanin.fan_in(ran.request_id)
