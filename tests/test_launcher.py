@@ -52,7 +52,7 @@ def call(url: str, *, key: str, body: dict | None = None) -> dict:
         method="POST" if body else "GET",
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(req, timeout=10) as resp:
+    with urllib.request.urlopen(req, timeout=60) as resp:  # a cold start on a loaded machine
         return json.loads(resp.read())
 
 
@@ -92,7 +92,7 @@ def test_run_command_starts_every_part_serves_a_request_and_stops_them_all(
         assert "jane.doe@example.com" in out
         pids = [int(p) for p in (tmp_path / "instance" / "launcher.pids").read_text().split()]
         assert len(pids) == 7  # redis, help desk, two workers, documents worker, rq cron, web
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60) as resp:
             assert "Make a request" in resp.read().decode()
         made = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "wsgi", "dsar", "create-api-key"],
