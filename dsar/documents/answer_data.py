@@ -84,7 +84,8 @@ class SystemView:
         return "could not be searched"
 
 
-def _withheld(task: Task) -> frozenset[str]:
+def withheld_fields(task: Task) -> frozenset[str]:
+    """The fields the system declares withheld, lower-cased: never shown, anywhere."""
     names = (task.system.disclosure or {}).get("withheld") or []
     return frozenset(str(n).strip().lower() for n in names)
 
@@ -235,7 +236,7 @@ def collect(req: Request, max_rows: int) -> Collected:
     cuts = list(req.redactions)
     views, data = [], {}
     for n, task in enumerate(req.tasks, start=1):
-        withheld, seen = _withheld(task), set()
+        withheld, seen = withheld_fields(task), set()
         masked = {p: list(_mask(rows, withheld, seen, shown)) for p, rows in _records(task).items()}
         found = task.found_count if task.status is TaskStatus.SUCCEEDED else 0
         view = SystemView(f"system-{n}", task, found)

@@ -16,22 +16,24 @@ from dsar.models import FINAL_TASK_STATUSES, Request, RequestStatus, Task, TaskS
 from dsar.services.events import record
 
 
-def fan_in(request_id: int) -> None:
-    """When every task is final, move the request on; exactly one caller wins the move."""
+def fan_in(request_id: int) -> bool:
+    """When every task is final, move the request on; exactly one caller wins the move.
+    Returns whether this call moved it."""
     statuses = db.session.scalars(select(Task.status).where(Task.request_id == request_id)).all()
     if any(s not in FINAL_TASK_STATUSES for s in statuses):
-        return
+        return False
     failed = TaskStatus.FAILED in statuses
     after = RequestStatus.ACTION_REQUIRED if failed else RequestStatus.COMPILING
     if not transitions.move_if(request_id, RequestStatus.IN_PROGRESS, after):
         db.session.rollback()
-        return
+        return False
     req = db.session.get(Request, request_id)
     db.session.refresh(req)
     record(req, "fan_in", actor="worker", before=RequestStatus.IN_PROGRESS, after=after)
     db.session.commit()
     if after is RequestStatus.COMPILING:
         send_compile_job(request_id)
+    return True
 
 
 def send_compile_job(request_id: int) -> None:

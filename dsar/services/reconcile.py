@@ -115,13 +115,7 @@ def _fan_in_finished() -> int:
             ~unfinished.exists(),
         )
     ).all()
-    moved = 0
-    for request_id in stuck:
-        fanin.fan_in(request_id)
-        db.session.expire_all()
-        if db.session.get(Request, request_id).status is not RequestStatus.IN_PROGRESS:
-            moved += 1
-    return moved
+    return sum(1 for request_id in stuck if fanin.fan_in(request_id))
 
 
 def _recompile(before: datetime) -> int:

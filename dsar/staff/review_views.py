@@ -10,7 +10,7 @@ from flask import Response, abort, flash, redirect, url_for
 from flask_login import login_required
 
 from dsar import inputs
-from dsar.documents import words
+from dsar.documents import answer_data, words
 from dsar.models import Request
 from dsar.rules import withholding
 from dsar.services import downloads, review
@@ -33,14 +33,14 @@ def review_context(req: Request) -> dict[str, Any]:
             if not isinstance(rows, list) or not rows:
                 continue
             # Fields the system declares withheld are never shown, here as in the answer.
-            hidden = set((task.system.disclosure or {}).get("withheld") or [])
+            hidden = answer_data.withheld_fields(task)
             keys = sorted(
                 {
                     str(k)
                     for row in rows[:RECORDS_SHOWN]
                     if isinstance(row, dict)
                     for k in row
-                    if k not in hidden
+                    if str(k).lower() not in hidden
                 }
             )
             fields = [(k, words.field_label(task.system, k)) for k in keys]
