@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import signal
+import subprocess
 import threading
+import time
 import traceback
 from collections.abc import Callable
 
@@ -24,6 +28,7 @@ from sqlalchemy.exc import DataError
 
 from dsar.config import ROOT
 from dsar.extensions import db
+from dsar.launcher import IN_PROCESS, cron_argv, worker_argv
 from dsar.logs import DatabaseFailure, no_database_values
 from dsar.models import Document, Event, Request, RequestStatus, Task, TaskStatus
 from dsar.queue import DOCUMENTS, get_queue
@@ -293,3 +298,80 @@ def test_concurrent_calls_with_one_idempotency_key_make_one_request(
     assert sorted(code for code, _ in answers) == [200] * (THREADS - 1) + [201]
     assert len({reference for _, reference in answers}) == 1
     assert db.session.scalars(select(Request.reference)).all() == [answers[0][1]]
+
+
+def test_a_restart_during_a_burst_leaves_no_request_behind(
+    app: Flask,
+    client: FlaskClient,
+    api_key: str,
+    demo_systems: list[str],
+    pg_server: PgServer,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`pg_ctl restart` while 20 requests come in and run: every one completes, once, with
+    no human action (RQ's retries and the reconciler that cron runs do the rest)."""
+    monkeypatch.setenv("DSAR_RECONCILE_INTERVAL", "5")
+    monkeypatch.setenv("DSAR_LOST_AFTER", "5")
+    redis_url = app.config["REDIS_URL"]
+    argvs = [
+        worker_argv(redis_url, queues=("tasks",), worker_class=IN_PROCESS),
+        worker_argv(redis_url, queues=("tasks",), worker_class=IN_PROCESS),
+        worker_argv(redis_url, queues=("documents",)),
+        cron_argv(redis_url),
+    ]
+    procs = [
+        subprocess.Popen(argv, env=dict(os.environ), cwd=ROOT, start_new_session=True)
+        for argv in argvs
+    ]
+    restart = threading.Thread(target=pg_server.restart)
+    statuses: list[int] = []
+    started_at = "SELECT pg_postmaster_start_time()"
+    with pg_server.connect() as conn:
+        first_start = conn.execute(started_at).fetchone()
+    try:
+        for i in range(20):
+            if i == 4:
+                restart.start()
+            for _ in range(120):  # an integrator retries a 503 with the same key
+                resp = client.post(
+                    "/api/v1/requests",
+                    headers={**api_headers(api_key), "Idempotency-Key": f"burst-{i}"},
+                    json={"kind": "access", "regime": "ccpa", "identity_verified": True, **JANE},
+                )
+                db.session.remove()
+                statuses.append(resp.status_code)
+                if resp.status_code in (200, 201):
+                    break
+                assert resp.status_code == 503, resp.get_data(as_text=True)
+                time.sleep(0.5)
+        restart.join(120)
+        assert not restart.is_alive()
+        with pg_server.connect() as conn:
+            assert conn.execute(started_at).fetchone() != first_start  # it did restart
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            db.session.remove()
+            done = db.session.scalars(select(Request.status)).all()
+            if len(done) == 20 and set(done) == {RequestStatus.COMPLETED}:
+                break
+            time.sleep(2)
+        db.session.remove()
+        requests = db.session.scalars(select(Request)).all()
+        assert sorted(r.idempotency_key for r in requests) == sorted(
+            f"burst-{i}" for i in range(20)
+        )
+        left = {
+            r.reference: r.status.value for r in requests if r.status is not RequestStatus.COMPLETED
+        }
+        assert left == {}, f"requests left behind: {left}"
+        assert all(any(d.kind == "response" for d in r.documents) for r in requests)
+        assert not [p.args for p in procs if p.poll() is not None], "a worker process died"
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()

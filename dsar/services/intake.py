@@ -204,14 +204,16 @@ def _mark_verified(req: Request, *, by: str, actor: str, now: datetime) -> None:
 
 
 def _start(req: Request, tracking: str) -> None:
-    db.session.commit()
+    # The request, its verification and its tasks are stored in one transaction: no crash
+    # can leave a verified request that nothing starts.
+    workflow.prepare(req)
     acknowledge(
         req,
         subject=f"We have received your request {req.reference}",
         template="received",
         tracking_link=tracking_url(tracking),
     )
-    workflow.start(req)
+    workflow.advance(req)
 
 
 def acknowledge(req: Request, *, subject: str, template: str, **context: object) -> bool:
@@ -257,8 +259,7 @@ def verify(tracking_token: str, verification_token: str, *, now: datetime | None
     if expires is not None and expires < now:
         raise LinkInvalid("This confirmation link has expired. Please submit a new request.")
     _mark_verified(req, by="email", actor="person", now=now)
-    db.session.commit()
-    workflow.start(req)
+    workflow.start(req)  # commits the verification with the tasks it makes
     return req
 
 

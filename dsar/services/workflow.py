@@ -20,8 +20,15 @@ from dsar.services.events import record
 
 def start(req: Request) -> None:
     """Fan a verified (or verification-free) request out to every enabled system."""
-    fanout.create_tasks(req)
+    prepare(req)
     advance(req)  # a request with no enabled systems is complete at once
+
+
+def prepare(req: Request) -> None:
+    """Give the request its tasks and commit them with whatever the caller changed (the
+    request itself, its verification): one transaction, so no crash leaves a verified
+    request without tasks. The reconciler sends tasks that a crash left pending."""
+    fanout.create_tasks(req)
 
 
 def dispatch(req: Request) -> None:
