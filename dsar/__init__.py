@@ -139,6 +139,9 @@ def _init_extensions(app: Flask) -> None:
     }
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": 30})
+    else:  # each process holds at most pool size + overflow connections to the server
+        options.setdefault("pool_size", app.config["DSAR_DB_POOL_SIZE"])
+        options.setdefault("max_overflow", app.config["DSAR_DB_MAX_OVERFLOW"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():

@@ -17,6 +17,7 @@ _TOKEN_PATH = re.compile(r"/r/[^/?\s]+(/verify/[^/?\s]+)?")
 
 # A system owner's one-time task link is a credential too.
 _TASK_PATH = re.compile(r"/task/[^/?\s]+")
+_QUERY = re.compile(r"\?[^\s\"]*")
 
 
 def redact(path: str) -> str:
@@ -29,6 +30,7 @@ class RedactingLogger(Logger):
         atoms = super().atoms(resp, req, environ, request_time)
         for key in ("r", "U", "f"):
             if isinstance(atoms.get(key), str):
-                atoms[key] = redact(atoms[key])
+                # Query strings may hold what someone searched for (a name, an email).
+                atoms[key] = redact(_QUERY.sub("", atoms[key]))
         atoms.pop("q", None)
         return atoms

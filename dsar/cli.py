@@ -13,14 +13,17 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from dsar import deadlines, rules
-from dsar.exceptions import ConfigFileError
 from dsar.models import ApiKey, RequestKind, Role
-from dsar.services import accounts, api_keys, registry
+from dsar.services import accounts, api_keys
 
 group = AppGroup("dsar", help="dsar administration.")
 
 
 def register(app: Flask) -> None:
+    from dsar import cli_systems
+
+    for command in cli_systems.COMMANDS:
+        group.add_command(command)
     app.cli.add_command(group)
 
 
@@ -30,14 +33,12 @@ def register(app: Flask) -> None:
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option(
     "--password",
-    help="Prompted for when omitted; generated when left empty.",
-    prompt=True,
-    prompt_required=False,
-    hide_input=True,
-    default="",
+    help="Prompted for (typed twice, not shown) when omitted; press Enter to generate one.",
 )
-def create_user(email: str, name: str, role: str, password: str) -> None:
+def create_user(email: str, name: str, role: str, password: str | None) -> None:
     """Create a staff account."""
+    if password is None:
+        password = _ask_password()
     generated = not password
     password = password or secrets.token_urlsafe(18)
     try:
@@ -47,6 +48,22 @@ def create_user(email: str, name: str, role: str, password: str) -> None:
     click.echo(f"Created {user.role.value} account {user.email}.")
     if generated:
         click.echo(f"Password (shown once): {password}")
+
+
+def _ask_password() -> str:
+    """The password typed twice (not shown), or "" to generate one."""
+    while True:
+        first = click.prompt(
+            "Password (at least 12 characters; press Enter to generate one)",
+            default="",
+            show_default=False,
+            hide_input=True,
+        )
+        if not first:
+            return ""
+        if click.prompt("Repeat the password", hide_input=True) == first:
+            return str(first)
+        click.echo("The two passwords differ; please type them again.", err=True)
 
 
 def _scope_option(default: tuple[str, ...]) -> Any:
@@ -127,20 +144,6 @@ def set_api_key_scopes(key_id: int, scopes: tuple[str, ...]) -> None:
     except api_keys.ApiKeyError as exc:
         raise click.BadParameter(str(exc), param_hint="--scope") from None
     click.echo(f"API key #{key.id} ({key.name}) may now: {', '.join(key.scopes)}.")
-
-
-@group.command("load-systems")
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
-def load_systems(path: Path) -> None:
-    """Register or update the data systems described in a TOML file."""
-    try:
-        report = registry.load_file(path)
-    except ConfigFileError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(
-        f"added: {', '.join(report.added) or '-'}; updated: {', '.join(report.updated) or '-'}; "
-        f"unchanged: {', '.join(report.unchanged) or '-'}"
-    )
 
 
 @group.command("reconcile")

@@ -128,6 +128,10 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         "SQLALCHEMY_DATABASE_URI": database_url(
             env.get("DATABASE_URL") or f"sqlite:///{instance}/dsar.db"
         ),
+        # Connections each process keeps to PostgreSQL, and how many more it may open at a
+        # peak: (web workers + rq workers + cron) x (size + overflow) < max_connections.
+        "DSAR_DB_POOL_SIZE": _int(env, "DSAR_DB_POOL_SIZE", 5, minimum=1),
+        "DSAR_DB_MAX_OVERFLOW": _int(env, "DSAR_DB_MAX_OVERFLOW", 5),
         "REDIS_URL": redis_url,
         "DSAR_EMBEDDED_REDIS": not env.get("REDIS_URL"),
         "RATELIMIT_STORAGE_URI": env.get("DSAR_RATELIMIT_STORAGE") or limiter_storage(redis_url),

@@ -172,6 +172,10 @@ class Launcher:
                 "-",
                 "--access-logformat",
                 '%(t)s "%(m)s %(U)s" %(s)s %(M)sms',
+                # Its own control socket: the default (~/.gunicorn/gunicorn.ctl) is shared
+                # by every gunicorn of this user on the machine.
+                "--control-socket",
+                str(self.instance / "gunicorn.ctl"),
             ],
         )
         wait_for(lambda: _tcp_open("127.0.0.1", port), "the web server")

@@ -128,3 +128,35 @@ def test_create_user_prints_a_generated_password_once(app: Flask) -> None:
     )
     assert short.exit_code == 1
     assert "at least 12 characters" in short.output
+
+
+def test_create_user_asks_for_the_password_twice_without_showing_it(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    typed = "first-try-password\nsecond-different\nchosen-password-1\nchosen-password-1\n"
+    result = runner.invoke(
+        args=["dsar", "create-user", "--email", "typed@staff.test", "--role", "officer"],
+        input=typed,
+    )
+    assert result.exit_code == 0, result.output
+    assert "The two passwords differ" in result.output
+    assert "chosen-password-1" not in result.output  # hidden as typed, never echoed
+    assert "shown once" not in result.output
+    assert sign_in(app.test_client(), "typed@staff.test", "chosen-password-1") == 302
+
+
+def test_systems_are_listed_disabled_and_enabled_from_the_command_line(
+    app: Flask, demo_systems: list[str]
+) -> None:
+    from dsar.services import systems
+
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["dsar", "list-systems"]).output
+    assert "crm\tsql\tenabled\t" in listed
+    assert "archive\tmanual\tdisabled\t" in listed
+    assert "crm is now disabled." in runner.invoke(args=["dsar", "disable-system", "crm"]).output
+    assert systems.get("crm").enabled is False
+    assert "was already disabled" in runner.invoke(args=["dsar", "disable-system", "crm"]).output
+    assert "crm is now enabled." in runner.invoke(args=["dsar", "enable-system", "crm"]).output
+    missing = runner.invoke(args=["dsar", "enable-system", "nope"])
+    assert missing.exit_code == 2
+    assert "no data system 'nope'" in missing.output

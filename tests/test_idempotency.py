@@ -59,7 +59,7 @@ def test_the_same_key_with_another_body_is_refused_and_stores_nothing(
     first = post(client, api_key, JANE, "order-7")
     assert first.status_code == 201
     other = post(client, api_key, {**JANE, "email": "someone.else@example.com"}, "order-7")
-    assert other.status_code == 422
+    assert other.status_code == 409
     assert f"was used for {first.json['reference']} with a different body" in other.json["message"]
     assert count() == 1
 

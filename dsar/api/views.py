@@ -145,9 +145,13 @@ def _readable(reference: str) -> Request:
 @blp.alt_response(400, description="The body is not JSON, or too deep; a bad Idempotency-Key")
 @blp.alt_response(401, description="No or bad API key")
 @blp.alt_response(403, description="The key's scopes do not allow this")
+@blp.alt_response(409, description="This Idempotency-Key was used with a different body")
 @blp.alt_response(413, description="The body is too large")
 @blp.alt_response(422, description="Field errors")
 @blp.alt_response(429, description="Too many calls; see Retry-After")
+@blp.alt_response(
+    503, description="The database cannot be reached; nothing was stored. See Retry-After"
+)
 @blp.doc(
     parameters=[
         {

@@ -61,7 +61,7 @@ def _earlier(api_key: ApiKey, key: str, digest: str) -> Request | None:
         raise inputs.InputRefused(
             f"This {HEADER} was used for {req.reference} with a different body; "
             "use a new key for a new request.",
-            status=422,
+            status=409,
         )
     return req
 
