@@ -70,7 +70,7 @@ def test_empty_form_shows_a_message_next_to_each_required_field(client: FlaskCli
             {"kind": "deletion", "regime": "qc_law25"},
             "Québec (Law 25) gives no right to “delete my data”.",
         ),
-        ({"kind": "portability"}, "are not yet taken online"),
+        ({"kind": "restriction"}, "are not yet taken online"),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message_and_nothing_stored(

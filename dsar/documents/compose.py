@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dsar import rules
-from dsar.documents import answer, certificates
+from dsar.documents import answer, certificates, portability
 from dsar.documents.render import RenderedFile
-from dsar.models import Request, TaskAction
+from dsar.models import Request, RequestKind, TaskAction
 
 
 def render_answer(req: Request) -> list[RenderedFile]:
     """Every file the request's answer is made of; the first is the PDF the person reads."""
     action = rules.ACTIONS[req.kind]
+    if req.kind is RequestKind.PORTABILITY:
+        return portability.render_portability(req)
     if action is TaskAction.LOCATE:
         return answer.render_access(req)
     if action is TaskAction.ERASE:

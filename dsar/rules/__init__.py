@@ -57,6 +57,7 @@ ACTIONS: dict[RequestKind, TaskAction] = {
 # Kinds the portal and API accept today: each has an automated path end to end.
 OFFERED_KINDS: tuple[RequestKind, ...] = (
     RequestKind.ACCESS,
+    RequestKind.PORTABILITY,
     RequestKind.DELETION,
     RequestKind.OPT_OUT,
 )

@@ -34,7 +34,7 @@ from dsar.services.events import record
 log = logging.getLogger(__name__)
 
 # The files a person may download, in the order the download page lists them.
-PERSON_KINDS = ("response", "data_json", "data_csv")
+PERSON_KINDS = ("response", "data_json", "data_csv", "package")
 CODE_DIGITS = 8
 CODES_PER_HOUR = 5  # per request: more would let one tracking link flood a mailbox
 GRANT_MINUTES = 10  # how long a redeemed code opens the files, in this browser only

@@ -11,7 +11,12 @@ from dsar.models import Document, DocumentDownload
 from dsar.services.events import record
 
 # How each kind of answer file is served: media type and the suffix of the name it gets.
-MEDIA_TYPES = {".pdf": "application/pdf", ".json": "application/json", ".csv": "text/csv"}
+MEDIA_TYPES = {
+    ".pdf": "application/pdf",
+    ".json": "application/json",
+    ".csv": "text/csv",
+    ".zip": "application/zip",
+}
 
 
 def path_of(doc: Document) -> Path:

@@ -34,8 +34,8 @@ from dsar.services.events import record
 
 log = logging.getLogger(__name__)
 
-# The located copies of personal data: an access answer's files.
-DATA_KINDS = frozenset({"response", "data_json", "data_csv"})
+# The located copies of personal data: an access or portability answer's files.
+DATA_KINDS = frozenset({"response", "data_json", "data_csv", "package"})
 # What a task keeps of a person: copies of their records, and the ids systems know them by.
 PURGED_KEYS = ("records", "identifiers")
 REMOVED_NAME = "[removed under retention policy]"

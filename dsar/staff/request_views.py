@@ -71,6 +71,7 @@ DOCUMENT_KINDS = {
     "response": "The letter (PDF)",
     "data_json": "The data (JSON)",
     "data_csv": "The data (CSV)",
+    "package": "The data package (ZIP: JSON and CSV per system)",
 }
 
 
