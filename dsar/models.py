@@ -197,7 +197,10 @@ class Request(db.Model):
     kind: Mapped[RequestKind] = mapped_column(_enum(RequestKind))
     regime: Mapped[str] = mapped_column(String(16))
     status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus))
-    channel: Mapped[str] = mapped_column(String(16))  # portal | api
+    # portal | api, or recorded by staff: phone | letter | email | in_person
+    channel: Mapped[str] = mapped_column(String(16))
+    # Recorded by an officer: why the receipt date is earlier than the day it was recorded.
+    received_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str] = mapped_column(String(40), default="")
@@ -243,6 +246,9 @@ class Request(db.Model):
     )
     documents: Mapped[list[Document]] = relationship(
         back_populates="request", order_by="Document.id", cascade="all, delete-orphan"
+    )
+    correspondence: Mapped[list[Correspondence]] = relationship(
+        back_populates="request", order_by="Correspondence.id", cascade="all, delete-orphan"
     )
     redactions: Mapped[list[Redaction]] = relationship(
         order_by="Redaction.id", cascade="all, delete-orphan"
@@ -409,6 +415,29 @@ class Upload(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     task: Mapped[Task] = relationship(back_populates="uploads")
+
+
+class Correspondence(db.Model):
+    """The original of a request received by phone, letter or email (a scan of the letter,
+    the email saved as PDF, a call note), attached by the officer who recorded it.
+
+    Stored under DSAR_UPLOADS_DIR by a random name (0600); it is part of the request's
+    record, kept until the identity is stripped (DSAR_RECORD_MONTHS).
+    """
+
+    __tablename__ = "correspondence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(100))  # on disk: random, never the given name
+    original_name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    request: Mapped[Request] = relationship(back_populates="correspondence")
 
 
 class Redaction(db.Model):

@@ -374,6 +374,14 @@ def test_fuzz_bulk_decisions(officer: FlaskClient, data: dict[str, Any]) -> None
 
 
 @FUZZ
+@given(data=form_data([*PERSON, "channel", "received_on", "reason", "identity_checked", "files"]))
+def test_fuzz_recording_a_request_taken_by_staff(
+    officer: FlaskClient, data: dict[str, Any]
+) -> None:
+    check(officer.post("/staff/requests/new", data=data, content_type="multipart/form-data"))
+
+
+@FUZZ
 @given(data=form_data(["email", "password"]))
 def test_fuzz_the_sign_in_form(fuzz_client: FlaskClient, data: dict[str, Any]) -> None:
     check(fuzz_client.post("/staff/login", data=data, content_type="multipart/form-data"))

@@ -125,6 +125,7 @@ def test_the_package_has_a_manifest_a_schema_and_json_and_csv_per_system(
             rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
             assert len(rows) == table["records"] == len(records["records"][table["place"]])
             listed.add(table["file"])
+        listed.update(f["file"] for f in system["files"])
     assert set(files) == listed  # nothing in the package the manifest does not name
     # Jane is in the CRM; the shop withholds card numbers and password hashes: never here.
     crm = json.loads(
@@ -217,3 +218,48 @@ def test_a_reviewed_package_leaves_out_what_the_officer_withheld_and_says_why(
     )
     assert "What we left out" in text
     assert reason.citation in " ".join(text.split())
+
+
+def test_the_package_holds_the_typed_records_and_files_a_paper_archive_sent(
+    app: Flask,
+    client: FlaskClient,
+    api_key: str,
+    demo_systems: list[str],
+    run_workers: Callable[..., None],
+    outbox: Callable[[], list[email.message.Message]],
+) -> None:
+    from tests.test_manual import archive, owner_link
+    from tests.test_one_truth import TYPED, post_report, tiny_pdf
+
+    archive()
+    req = submit(client, api_key, "uk_gdpr")
+    others_done = lambda: all(  # noqa: E731
+        t.status.value == "succeeded"
+        for t in db.session.get(Request, req.id).tasks
+        if t.system.key != "paper"
+    )
+    run_workers(others_done)
+    scan = tiny_pdf("Scan of the signed contract K-88")
+    resp = post_report(
+        client,
+        owner_link(outbox),
+        [(scan, "contract K-88.pdf")],
+        outcome="found",
+        count="2",
+        rows=TYPED,
+        note="Two paper files",
+    )
+    assert resp.status_code == 200
+    done = {RequestStatus.COMPLETED, RequestStatus.ACTION_REQUIRED}
+    run_workers(lambda: db.session.get(Request, req.id).status in done)
+    req = db.session.get(Request, req.id)
+    package = next(d for d in req.documents if d.kind == "package")
+    files = unzip((app.config["DSAR_DOCUMENTS_DIR"] / package.filename).read_bytes())
+    manifest = json.loads(files["manifest.json"])
+    paper = next(s for s in manifest["systems"] if s["key"] == "paper")
+    assert paper["records"] == 2
+    (sent,) = paper["files"]
+    assert sent["name"] == "contract K-88.pdf"
+    assert sent["file"] == "paper/files/contract-k-88.pdf"
+    assert files[sent["file"]] == scan
+    assert hashlib.sha256(scan).hexdigest() == sent["sha256"]

@@ -7,6 +7,7 @@ give a copy "in a structured, commonly used and machine-readable format". The pa
     schema.json                    a JSON Schema (2020-12) of every <system>/records.json
     <system>/records.json          the system's records, per table or endpoint, as stored
     <system>/<place>.csv           one CSV per table (UTF-8 with a BOM, a header row)
+    <system>/files/<name>          files the owner of a paper system sent, as sent
 
 The records are the same masked records as the access answer's (`answer_data.collect`): a
 field a system withholds, or that an officer left out at review, is absent here too. A short
@@ -30,7 +31,13 @@ from flask import current_app
 from dsar import deadlines, rules, spreadsheets
 from dsar.documents import answer_data, letterhead, words
 from dsar.documents.answer_data import Collected, SystemView
-from dsar.documents.render import PDF_ASSETS, AssetFetcher, RenderedFile, render_pdf
+from dsar.documents.render import (
+    PDF_ASSETS,
+    AssetFetcher,
+    RenderedFile,
+    render_pdf,
+    uploads_path,
+)
 from dsar.models import Request
 
 FORMAT = "dsar-portability/1"
@@ -125,7 +132,7 @@ def _system_files(
             for w in view.withheld
         ],
     }
-    taken: set[str] = {"records"}
+    taken: set[str] = {"records", "files"}
     for place, rows in clean.items():
         csv_name = f"{folder}/{_slug(str(place), taken)}.csv"
         csv_entry = _entry(zf, csv_name, _csv(rows), when)
@@ -137,7 +144,25 @@ def _system_files(
                 **csv_entry,
             }
         )
+    entry["files"] = _owner_files(zf, view, folder, when)
     return entry
+
+
+def _owner_files(
+    zf: zipfile.ZipFile, view: SystemView, folder: str, when: datetime
+) -> list[dict[str, Any]]:
+    """Files the owner of a system kept on paper sent (scans, photos, spreadsheets)."""
+    added, taken = [], set()
+    for upload in view.files:
+        path = uploads_path(upload)
+        if not path.is_file():
+            continue
+        # The name the owner gave, made safe; the suffix of what the content is.
+        stem = upload.original_name.rsplit(".", 1)[0] if "." in upload.original_name else ""
+        name = _slug(stem or upload.original_name, taken) + path.suffix
+        entry = _entry(zf, f"{folder}/files/{name}", path.read_bytes(), when)
+        added.append({"name": upload.original_name, "type": upload.media_type, **entry})
+    return added
 
 
 def package(req: Request, collected: Collected, when: datetime) -> tuple[bytes, dict[str, Any]]:

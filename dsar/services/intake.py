@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -101,6 +102,9 @@ def submit(
     gpc: bool = False,
     now: datetime | None = None,
     idempotency: tuple[str, str] | None = None,
+    staff_actor: str | None = None,
+    vouched_by: str | None = None,
+    before_start: Callable[[Request], None] | None = None,
 ) -> Receipt:
     """Store a new request with its due dates, then verify or start it.
 
@@ -110,6 +114,9 @@ def submit(
 
     `gpc`: the request came with a Global Privacy Control signal; it must be an opt-out, and
     no verification may be asked for (11 CCR 7025, 7026(d)).
+
+    `staff_actor`, `vouched_by`: an officer recorded a request that came by phone, letter or
+    email (see dsar.services.staff_intake), and may say how they checked who it is from.
     """
     kind = check_allowed(sub.regime, sub.kind)
     sub = _checked(sub, name_required=not gpc)
@@ -138,7 +145,7 @@ def submit(
     db.session.add(req)
     db.session.flush()
     req.reference = f"DSAR-{received_at:%Y}-{req.id:06d}"
-    actor = f"api-key:{api_key.id}" if api_key else "person"
+    actor = staff_actor or (f"api-key:{api_key.id}" if api_key else "person")
     record(
         req,
         "submitted",
@@ -154,14 +161,19 @@ def submit(
         # Flagged for the officer only: verification is never skipped because of it.
         req.duplicate_of = earlier
         record(req, "possible_duplicate", actor="system", detail={"of": earlier.reference})
+    if before_start is not None:  # stored in the same transaction as the request
+        before_start(req)
     if identity_verified and api_key is not None:
-        _mark_verified(req, by=f"api-key:{api_key.id}", actor=actor, now=received_at)
+        vouched_by = f"api-key:{api_key.id}"
+    if vouched_by:
+        _mark_verified(req, by=vouched_by, actor=actor, now=utcnow())
         _start(req, tracking)
     elif gpc or REGIMES[sub.regime].verification_for(kind).level is Verification.NONE:
         req.verified_by = "not required"
         _start(req, tracking)
     else:
-        _ask_for_verification(req, tracking, now=received_at)
+        # A request an officer records late is confirmed from now, not from its receipt.
+        _ask_for_verification(req, tracking, now=utcnow() if staff_actor else received_at)
     return Receipt(req, tracking)
 
 

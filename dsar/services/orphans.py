@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from dsar.extensions import db
-from dsar.models import Document, Upload
+from dsar.models import Correspondence, Document, Upload
 from dsar.services.events import record
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,10 @@ def purge(now: datetime, *, dry_run: bool = False) -> int:
         set(db.session.scalars(select(Document.filename))),
         before,
     ) + _orphans(
-        Path(config["DSAR_UPLOADS_DIR"]), set(db.session.scalars(select(Upload.filename))), before
+        Path(config["DSAR_UPLOADS_DIR"]),
+        set(db.session.scalars(select(Upload.filename)))
+        | set(db.session.scalars(select(Correspondence.filename))),
+        before,
     )
     if dry_run or not found:
         return len(found)

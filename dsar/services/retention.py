@@ -150,13 +150,16 @@ def purge_record(req: Request, *, now: datetime, dry_run: bool = False) -> int:
     elif req.data_purged_at is None:
         files += purge_data(req, now=now)[1]
     deleted = _delete_files(docs, dry_run=dry_run)
+    originals = list(req.correspondence)  # the letter or email an officer attached
     if dry_run:
-        return files + len(deleted)
+        return files + len(deleted) + len(originals)
+    files += uploads.remove_files(originals)
     req.name = REMOVED_NAME
     req.email = ""
     req.phone = ""
     req.country = ""
     req.details = ""
+    req.received_note = ""
     req.idempotency_digest = ""  # a keyed hash of the API body, which held the identity
     req.record_purged_at = now
     record(

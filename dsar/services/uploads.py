@@ -16,13 +16,13 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 
-from dsar.documents.render import uploads_path
 from dsar.exceptions import ManualTaskRefused
 from dsar.extensions import db
-from dsar.models import Task, Upload
+from dsar.models import Correspondence, Request, Task, Upload
 
 MAX_FILES = 10
 # Media type -> the suffix a stored file gets.
@@ -47,8 +47,8 @@ def folder() -> Path:
     return Path(current_app.config["DSAR_UPLOADS_DIR"])
 
 
-def path_of(upload: Upload) -> Path:
-    return uploads_path(upload)
+def path_of(upload: Upload | Correspondence) -> Path:
+    return folder() / upload.filename
 
 
 def media_type(data: bytes) -> str | None:
@@ -106,30 +106,43 @@ def check(files: list[Incoming]) -> list[tuple[Incoming, str]]:
     return checked
 
 
-def store(task: Task, checked: list[tuple[Incoming, str]]) -> list[Upload]:
-    """Write the files and add their rows to the session (the caller commits)."""
+def _write(incoming: Incoming, kind: str) -> dict[str, Any]:
+    """Write one checked file under a random name (0600); the columns its row needs."""
     where = folder()
     where.mkdir(mode=0o700, parents=True, exist_ok=True)
-    stored = []
-    for incoming, kind in checked:
-        name = secrets.token_hex(16) + SUFFIXES[kind]
-        fd = os.open(where / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(incoming.data)
-        upload = Upload(
-            task=task,
-            filename=name,
-            original_name=safe_name(incoming.name),
-            media_type=kind,
-            size=len(incoming.data),
-            sha256=hashlib.sha256(incoming.data).hexdigest(),
-        )
-        db.session.add(upload)
-        stored.append(upload)
+    name = secrets.token_hex(16) + SUFFIXES[kind]
+    fd = os.open(where / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(incoming.data)
+    return {
+        "filename": name,
+        "original_name": safe_name(incoming.name),
+        "media_type": kind,
+        "size": len(incoming.data),
+        "sha256": hashlib.sha256(incoming.data).hexdigest(),
+    }
+
+
+def store(task: Task, checked: list[tuple[Incoming, str]]) -> list[Upload]:
+    """Write the files and add their rows to the session (the caller commits)."""
+    stored = [Upload(task=task, **_write(incoming, kind)) for incoming, kind in checked]
+    db.session.add_all(stored)
     return stored
 
 
-def remove_files(uploads: list[Upload]) -> int:
+def store_correspondence(
+    req: Request, checked: list[tuple[Incoming, str]], *, added_by: int | None
+) -> list[Correspondence]:
+    """The original letter or email of a request an officer recorded (the caller commits)."""
+    stored = [
+        Correspondence(request=req, added_by_id=added_by, **_write(incoming, kind))
+        for incoming, kind in checked
+    ]
+    db.session.add_all(stored)
+    return stored
+
+
+def remove_files(uploads: list[Upload] | list[Correspondence]) -> int:
     """Delete the stored files (the rows stay, with their SHA-256); how many were there."""
     removed = 0
     for upload in uploads:

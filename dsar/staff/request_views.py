@@ -14,7 +14,7 @@ from dsar import actors, rules
 from dsar.exceptions import ClockRefused, DecisionRefused
 from dsar.extensions import db
 from dsar.models import Request, RequestStatus, Task, User
-from dsar.services import clock, decisions, downloads, reminders
+from dsar.services import clock, decisions, downloads, reminders, staff_intake
 from dsar.staff.forms import (
     AssignForm,
     CancelForm,
@@ -97,6 +97,8 @@ def request_page(reference: str) -> str:
         who=actors.names([*(e.actor for e in req.events), req.verified_by or ""]),
         gone={d.id for d in req.documents if downloads.is_purged(d)},
         document_kinds=DOCUMENT_KINDS,
+        recorded=next((e for e in req.events if e.action == "recorded_by_staff"), None),
+        channels=staff_intake.CHANNELS,
         **(
             review_views.review_context(req) if req.status is RequestStatus.READY_FOR_REVIEW else {}
         ),

@@ -108,6 +108,7 @@ from dsar.staff import (  # noqa: E402, F401
     api_key_views,
     bulk_views,
     queue_views,
+    record_views,
     request_views,
     system_views,
 )
