@@ -166,7 +166,10 @@ def submit(
     if identity_verified and api_key is not None:
         vouched_by = f"api-key:{api_key.id}"
     if vouched_by:
-        _mark_verified(req, by=vouched_by, actor=actor, now=utcnow())
+        # An officer checks when they record it, which may be days after the receipt.
+        _mark_verified(
+            req, by=vouched_by, actor=actor, now=utcnow() if staff_actor else received_at
+        )
         _start(req, tracking)
     elif gpc or REGIMES[sub.regime].verification_for(kind).level is Verification.NONE:
         req.verified_by = "not required"

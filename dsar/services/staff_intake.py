@@ -86,11 +86,11 @@ def _checked(rec: Recorded) -> tuple[date, str, str, list[tuple[uploads.Incoming
     if rec.channel not in CHANNELS:
         raise IntakeRefused("Choose how the request reached us.", field="channel")
     reason = _text(rec.reason, "reason", multiline=True)
-    for field_name, message in day_problems(rec.received_on, reason).items():
+    problems = day_problems(rec.received_on, reason)
+    if problems or rec.received_on is None:
+        field_name, message = next(iter(problems.items()))
         raise IntakeRefused(message, field=field_name)
     day = rec.received_on
-    if day is None:  # day_problems said so already
-        raise IntakeRefused("Give the day the request reached us.", field="received_on")
     identity = _text(rec.identity_checked, "identity_checked", multiline=False)
     try:
         files = uploads.check(rec.files)
