@@ -49,8 +49,8 @@ def the_request() -> Request:
 
 
 def fill_request_form(page: Page, kind: str, law: str) -> None:
-    page.get_by_role("radio", name=kind).check()
     page.get_by_label("Which law applies to you?").select_option(label=law)
+    page.get_by_role("radio", name=kind).check()
     page.get_by_label("Your full name").fill("Jane Doe")
     page.get_by_label("Your email address").fill("jane.doe@example.com")
 
@@ -147,6 +147,24 @@ def test_person_submits_access_request_confirms_email_and_downloads_answer(
     text = pdf_text(data)
     assert "jane.doe@example.com" in text
     assert req.reference in text
+
+
+def test_the_form_shows_only_the_rights_the_chosen_law_gives(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/")
+    page.get_by_text("Rights under this law").first.click()
+    page.get_by_role("link", name="Ask online").first.click()
+    expect(page.get_by_label("Which law applies to you?")).to_have_value("gdpr")
+    expect(page.get_by_role("radio", name="See the data held about me")).to_be_checked()
+    portable = page.get_by_role("radio", name="Get my data in a machine-readable file")
+    expect(portable).to_be_visible()
+    portable.check()
+    page.get_by_label("Which law applies to you?").select_option(label="California (CCPA/CPRA)")
+    expect(portable).to_be_hidden()  # the CCPA gives no portability right
+    expect(page.get_by_text("Only the rights this law gives you are shown.")).to_be_visible()
+    expect(page.get_by_text("write to privacy@example.com")).to_be_visible()
+    page.get_by_label("Which law applies to you?").select_option(label="Brazil (LGPD)")
+    expect(portable).to_be_visible()
+    expect(portable).not_to_be_checked()  # unticked when it was hidden: nothing sent by surprise
 
 
 def test_opt_out_takes_one_form_and_no_email_confirmation(

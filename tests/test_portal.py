@@ -195,3 +195,21 @@ def test_status_page_shows_due_date_and_why(client: FlaskClient) -> None:
     assert req.due_on.strftime("%A %-d %B %Y") in text
     assert "Why this date?" in text
     assert "GDPR Art. 12(3)" in text
+
+
+def test_the_home_page_links_each_right_taken_online_and_says_where_to_write_for_the_others(
+    client: FlaskClient,
+) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/request?regime=lgpd&amp;kind=portability">Ask online</a>' in page
+    assert "not yet online: write to" in page  # correction, for one
+    form = client.get("/request?regime=lgpd&kind=portability").get_data(as_text=True)
+    assert '<option selected value="lgpd">' in form
+    assert (
+        '<input checked id="kind-1" name="kind" required type="radio" value="portability">' in form
+    )
+    # Each right says which laws grant it, for the form to show only those.
+    assert 'data-laws="gdpr uk_gdpr lgpd us_va us_co us_ct qc_law25"' in form
+    # Unknown values in the address are ignored, never echoed.
+    odd = client.get("/request?regime=mars&kind=<script>").get_data(as_text=True)
+    assert "<script>" not in odd and "mars" not in odd

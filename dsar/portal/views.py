@@ -141,6 +141,7 @@ def home() -> str:
         "portal/home.html",
         regimes=rules.REGIMES.values(),
         labels=rules.KIND_LABELS,
+        offered=rules.OFFERED_KINDS,
         gpc_form=_gpc_form(),
     )
 
@@ -171,6 +172,11 @@ def gpc_opt_out() -> Any:
 @limiter.limit("20 per hour", methods=["POST"])
 def new_request() -> Any:
     form = RequestForm()
+    if not form.is_submitted():  # "Ask online" on the home page names the right and the law
+        if request.args.get("regime") in rules.REGIMES:
+            form.regime.data = request.args["regime"]
+        if request.args.get("kind") in {k.value for k in rules.OFFERED_KINDS}:
+            form.kind.data = request.args["kind"]
     if form.validate_on_submit():
         try:
             receipt = intake.submit(
@@ -191,7 +197,17 @@ def new_request() -> Any:
             flash("submitted", "receipt")
             return redirect(url_for("portal.status", token=receipt.tracking_token))
     status = 422 if form.errors else 200
-    return render_template("portal/request_form.html", form=form, gpc_form=_gpc_form()), status
+    return render_template(
+        "portal/request_form.html", form=form, gpc_form=_gpc_form(), laws=_laws_by_kind()
+    ), status
+
+
+def _laws_by_kind() -> dict[str, str]:
+    """For each right taken online, the laws that grant it (the form shows only those)."""
+    return {
+        kind.value: " ".join(r.key for r in rules.REGIMES.values() if kind in r.kinds)
+        for kind in rules.OFFERED_KINDS
+    }
 
 
 @bp.get("/r/<token>")

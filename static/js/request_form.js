@@ -1,0 +1,23 @@
+// The request form shows only the rights the chosen law gives; the server refuses the others
+// in words all the same (this only saves a wasted submission).
+(function () {
+  "use strict";
+  var law = document.getElementById("regime");
+  var hint = document.getElementById("kind-hint");
+  if (!law) { return; }
+  var choices = Array.prototype.slice.call(document.querySelectorAll("#kind label[data-laws]"));
+
+  function update() {
+    var chosen = law.value;
+    choices.forEach(function (label) {
+      var granted = !chosen || label.dataset.laws.split(" ").indexOf(chosen) !== -1;
+      var input = label.querySelector("input");
+      label.hidden = !granted;
+      if (!granted && input.checked) { input.checked = false; }
+    });
+    if (hint) { hint.hidden = !chosen; }
+  }
+
+  law.addEventListener("change", update);
+  update();
+}());
