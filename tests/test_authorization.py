@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from dsar.extensions import db
 from dsar.models import Event, Request
-from dsar.services import answers, intake, workflow
+from dsar.services import answers, intake, uploads, workflow
 from dsar.services.api_keys import create as create_api_key
 from tests.conftest import csrf_token
 
@@ -60,6 +60,9 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("staff.queue", "GET"): ANY_STAFF,
     ("staff.request_page", "GET"): ANY_STAFF,
     ("staff.document", "GET"): ANY_STAFF,
+    ("staff.correspondence_file", "GET"): ANY_STAFF,  # every download is recorded
+    ("staff.record_request", "GET"): {**ACTORS, "officer": {200}, "admin": {200}},
+    ("staff.record_request", "POST"): {**ACTORS, "officer": {422}, "admin": {422}},
     ("auditor.evidence_pdf", "GET"): {**ADMIN_PAGE, "auditor": {200}},  # officers: 403
     ("staff.systems_list", "GET"): ANY_STAFF,
     ("staff.new_system", "GET"): ADMIN_PAGE,
@@ -144,6 +147,8 @@ def world(app: Flask, demo_systems: list[str]) -> dict[str, str]:
 
     code = new_token()
     req.verification_hash = digest(code)
+    letter = uploads.Incoming("letter.csv", b"name,asked\nAnn Smith,a copy\n")
+    (original,) = uploads.store_correspondence(req, uploads.check([letter]), added_by=None)
     db.session.commit()
     return {
         "reference": req.reference,
@@ -153,6 +158,7 @@ def world(app: Flask, demo_systems: list[str]) -> dict[str, str]:
         "code": code,
         "task_id": str(done.request.tasks[0].id),
         "document_id": str(done.request.documents[0].id),
+        "file_id": str(original.id),
         "key": "crm",
         "key_id": str(key.id),
     }
@@ -175,6 +181,7 @@ def url_for_rule(app: Flask, endpoint: str, world: dict[str, str]) -> str:
         "code": world["code"],
         "task_id": world["task_id"],
         "document_id": world["document_id"],
+        "file_id": world["file_id"],
         "key": world["key"],
         "key_id": world["key_id"],
         "filename": "css/app.css",
@@ -214,7 +221,8 @@ def test_each_route_answers_each_role_as_the_matrix_says(
     if role in {"anonymous", "auditor"}:
         # Looking changed nothing: no staff action in any history, only the recorded download.
         by_staff = db.session.scalars(select(Event.action).where(Event.actor.like("user:%"))).all()
-        expected = ["document_downloaded", "evidence_downloaded"] if role == "auditor" else []
+        downloads = ["correspondence_downloaded", "document_downloaded", "evidence_downloaded"]
+        expected = downloads if role == "auditor" else []
         assert sorted(by_staff) == expected
 
 
