@@ -116,9 +116,9 @@ def test_jane_doe_is_in_every_system(demo: tuple[Path, dict[str, int]]) -> None:
     ) == [("Jane", 1)]
 
     helpdesk = rows(
-        folder / "helpdesk.db", "SELECT id, name FROM customers WHERE email = ?", (JANE,)
+        folder / "helpdesk.db", "SELECT id, name, phone FROM customers WHERE email = ?", (JANE,)
     )
-    assert [name for _, name in helpdesk] == ["Jane Doe"]
+    assert [row[1:] for row in helpdesk] == [("Jane Doe", "+44 20 7946 0958")]
     tickets = rows(
         folder / "helpdesk.db", "SELECT id FROM tickets WHERE customer_id = ?", helpdesk[0][:1]
     )
@@ -128,6 +128,7 @@ def test_jane_doe_is_in_every_system(demo: tuple[Path, dict[str, int]]) -> None:
     assert len(mine) == 2
     assert {row["marketing_consent"] for row in mine} == {"yes"}
     assert {row["name"] for row in mine} == {"Jane Doe"}
+    assert {(row["dietary_use"], row["restricted"]) for row in mine} == {("catering", "no")}
 
 
 def test_counts_match_the_rows_and_the_shares(demo: tuple[Path, dict[str, int]]) -> None:
@@ -226,6 +227,8 @@ def test_events_rows_are_well_formed(demo: tuple[Path, dict[str, int]]) -> None:
     assert header == ",".join(world.EVENTS_HEADER)
     table = events(folder)
     assert {row["marketing_consent"] for row in table} == {"yes", "no"}
+    assert {row["dietary_use"] for row in table} == {"catering"}  # until someone limits it
+    assert {row["restricted"] for row in table} == {"no"}
     pairs = [(row["event"], row["email"]) for row in table]
     assert len(pairs) == len(set(pairs))
     assert all(row["email"] == row["email"].lower() for row in table)
@@ -296,7 +299,17 @@ def test_health_needs_no_token(helpdesk: tuple[FlaskClient, Path]) -> None:
         {"Authorization": TOKEN},
     ],
 )
-@pytest.mark.parametrize("path", ["/api/v1/search", "/api/v1/erase", "/api/v1/opt-out"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/search",
+        "/api/v1/erase",
+        "/api/v1/opt-out",
+        "/api/v1/restrictions",
+        "/api/v1/objections",
+        "/api/v1/corrections",
+    ],
+)
 def test_a_missing_or_wrong_token_is_refused(
     helpdesk: tuple[FlaskClient, Path], headers: dict[str, str], path: str
 ) -> None:
@@ -317,7 +330,10 @@ def test_search_finds_jane_and_her_two_tickets(helpdesk: tuple[FlaskClient, Path
         "id": found["customer"]["id"],
         "email": JANE,
         "name": "Jane Doe",
+        "phone": "+44 20 7946 0958",  # held as the CRM holds it, so that it can be corrected
         "marketing_ok": 1,
+        "restricted": 0,
+        "objected": 0,
     }
     assert len(found["tickets"]) == 2
     assert all(set(t) == {"id", "opened_at", "subject", "body", "status"} for t in found["tickets"])
@@ -408,7 +424,68 @@ def test_opt_out_clears_marketing_ok(helpdesk: tuple[FlaskClient, Path]) -> None
     assert rows(db, "SELECT marketing_ok FROM customers WHERE email = ?", (other_email,)) == before
 
 
-@pytest.mark.parametrize("path", ["/api/v1/search", "/api/v1/erase", "/api/v1/opt-out"])
+@pytest.mark.parametrize(
+    ("path", "column"), [("restrictions", "restricted"), ("objections", "objected")]
+)
+def test_restrictions_and_objections_flag_jane_only(
+    helpdesk: tuple[FlaskClient, Path], path: str, column: str
+) -> None:
+    client, db = helpdesk
+    sql = f"SELECT email, {column} FROM customers WHERE {column} != 0"  # noqa: S608 (fixed)
+    assert rows(db, sql) == []
+    for _ in range(2):  # a repeat changes nothing more
+        answer = post(client, f"/api/v1/{path}", {"email": JANE.upper()})
+        assert (answer.status_code, answer.get_json()) == (200, {"updated": 1})
+        assert rows(db, sql) == [(JANE, 1)]
+    assert post(client, f"/api/v1/{path}", {"email": "nobody@example.com"}).get_json() == {
+        "updated": 0
+    }
+
+
+def test_corrections_change_janes_name_email_and_phone_only(
+    helpdesk: tuple[FlaskClient, Path],
+) -> None:
+    client, db = helpdesk
+    _, other_email, _ = other_customer(db)
+    before = rows(db, "SELECT * FROM customers WHERE email != ? ORDER BY id", (JANE,))
+    changes = {"phone": "+442079460000", "name": "Jane Q. Doe"}
+    answer = post(client, "/api/v1/corrections", {"email": JANE, "changes": changes})
+    assert (answer.status_code, answer.get_json()) == (200, {"updated": 1})
+    assert rows(db, "SELECT name, phone FROM customers WHERE email = ?", (JANE,)) == [
+        ("Jane Q. Doe", "+442079460000")
+    ]
+    moved = post(
+        client, "/api/v1/corrections", {"email": JANE, "changes": {"email": "jane@example.com"}}
+    )
+    assert moved.get_json() == {"updated": 1}
+    assert post(client, "/api/v1/search", {"email": "jane@example.com"}).get_json()["customer"]
+    clash = post(
+        client,
+        "/api/v1/corrections",
+        {"email": "jane@example.com", "changes": {"email": other_email}},
+    )
+    assert clash.status_code == 409
+    assert other_email not in clash.get_data(as_text=True)
+    for bad in ({}, {"street": "1 Road"}, {"phone": ""}, {"phone": 5}, []):
+        refused = post(client, "/api/v1/corrections", {"email": "jane@example.com", "changes": bad})
+        assert refused.status_code == 400
+    assert (
+        rows(db, "SELECT * FROM customers WHERE email != ? ORDER BY id", ("jane@example.com",))
+        == before
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/search",
+        "/api/v1/erase",
+        "/api/v1/opt-out",
+        "/api/v1/restrictions",
+        "/api/v1/objections",
+        "/api/v1/corrections",
+    ],
+)
 @pytest.mark.parametrize(
     "data",
     [

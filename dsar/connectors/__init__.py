@@ -1,11 +1,18 @@
-"""Reach a data system: one module per kind, all keeping the contract in `base`."""
+"""Reach a data system: one module per kind, all keeping the contract in `base`: locate,
+erase, correct (CORRECTABLE_FIELDS) and flag (FLAG_PURPOSES, opt_out among them)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from dsar.connectors.base import Connector, Identity, Outcome
+from dsar.connectors.base import (
+    CORRECTABLE_FIELDS,
+    FLAG_PURPOSES,
+    Connector,
+    Identity,
+    Outcome,
+)
 from dsar.connectors.csvfile import CsvConnector
 from dsar.connectors.http import HttpConnector
 from dsar.connectors.sql import SqlConnector
@@ -13,6 +20,8 @@ from dsar.exceptions import ConnectorError
 from dsar.models import SystemKind
 
 __all__ = [
+    "CORRECTABLE_FIELDS",
+    "FLAG_PURPOSES",
     "Connector",
     "Identity",
     "Outcome",

@@ -1,4 +1,5 @@
-"""The contract every connector keeps: locate, erase and opt out, each idempotent.
+"""The contract every connector keeps: locate, erase, correct, and set flags (opt out,
+restrict, object, limit), each idempotent.
 
 An `Identity` says who to look for, normalised once so that every system compares alike:
 the email trimmed and lower-cased, the phone in E.164. Systems store those normalised values
@@ -7,22 +8,44 @@ column may also hold the usual national or international renderings, which
 `Identity.phone_variants()` lists. `extra` carries identifiers other systems found
 (`{"customer_id": ("1042",)}`), so that a person found by email in one system is found by id
 in another.
+
+A correction names the person's details by CORRECTABLE_FIELDS; each system maps them to its
+own columns. A flag is one of FLAG_PURPOSES; each system says which columns it sets. The
+checks of settings and arguments live in `checks`.
 """
 
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import phonenumbers
 
-from dsar.exceptions import ConnectorError
-
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 IDENTITY_FIELDS = frozenset({"email", "phone", "name"})
+# The person's details a correction may change, and the columns a system maps to them.
+CORRECTABLE_FIELDS = (
+    "name",
+    "given_name",
+    "family_name",
+    "email",
+    "phone",
+    "street",
+    "postcode",
+    "city",
+    "country",
+)
+# The flags a system may set on the person's records, one set of settings each.
+FLAG_PURPOSES = ("opt_out", "restriction", "objection", "limit_sensitive")
+# What a system says when it has no setting for a purpose (each kind words opt_out its own way).
+NOTHING_TO_FLAG = {
+    "restriction": "has no restriction setting; nothing to change",
+    "objection": "has no objection setting; nothing to change",
+    "limit_sensitive": "has no sensitive-data limit setting; nothing to change",
+}
+NOTHING_CORRECTABLE = "no correctable fields configured; nothing changed"
 _FORMATS = (
     phonenumbers.PhoneNumberFormat.E164,
     phonenumbers.PhoneNumberFormat.INTERNATIONAL,
@@ -121,6 +144,9 @@ class Outcome:
     receipts: list[str] = field(default_factory=list)
     identifiers: dict[str, list[str]] = field(default_factory=dict)
     kept: list[dict[str, Any]] = field(default_factory=list)
+    # A correction: where each field was written, and the asked fields the system lacks.
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    not_held: list[str] = field(default_factory=list)
 
     def add_records(self, place: str, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -154,7 +180,23 @@ class Outcome:
             "receipts": self.receipts,
             "identifiers": self.identifiers,
             "kept": self.kept,
+            "changed": self.changed,
+            "not_held": self.not_held,
         }
+
+    def change(self, place: str, field_name: str, column: str, count: int) -> None:
+        """Record that `count` records of `place` now hold the new `field_name` value."""
+        self.changed.append({"place": place, "field": field_name, "column": column, "count": count})
+        self.receipts.append(f"{place}: {field_name} changed on {count} row(s)")
+
+    def lacks(self, changes: Iterable[str], held: Iterable[str]) -> None:
+        """Note the asked fields the system keeps nowhere (all of them when it maps none)."""
+        held = set(held)
+        self.not_held = [name for name in changes if name not in held]
+        if not held:
+            self.receipts.append(NOTHING_CORRECTABLE)
+            return
+        self.receipts += [f"holds no {name}; nothing to change" for name in self.not_held]
 
 
 class Connector(Protocol):
@@ -164,78 +206,13 @@ class Connector(Protocol):
 
     def opt_out(self, identity: Identity) -> Outcome: ...
 
+    def flag(self, identity: Identity, purpose: str) -> Outcome:
+        """Set the settings of `purpose` (one of FLAG_PURPOSES) on the person's records."""
+        ...
+
+    def correct(self, identity: Identity, changes: Mapping[str, str]) -> Outcome:
+        """Write `changes` (a CORRECTABLE_FIELDS name -> its new, normalised value) into the
+        person's records, found by `identity` (the old values); fill `changed`/`not_held`."""
+        ...
+
     def test(self) -> Outcome: ...
-
-
-def expand(value: str, settings: Mapping[str, str]) -> str:
-    """Fill `${DSAR_...}` placeholders from dsar's settings; refuse unknown names."""
-    try:
-        return string.Template(value).substitute(settings)
-    except (KeyError, ValueError) as exc:
-        raise ConnectorError(f"unknown placeholder {exc} in the system's configuration") from None
-
-
-def require(config: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
-    value = config.get(key)
-    if not isinstance(value, kind) or (isinstance(value, str | list | dict) and not value):
-        raise ConnectorError(f"{where}: '{key}' is required ({kind.__name__})")
-    return value
-
-
-def check_identifier(name: Any, where: str) -> str:
-    if not isinstance(name, str) or not IDENTIFIER.match(name):
-        raise ConnectorError(f"{where}: {name!r} is not a plain column or table name")
-    return name
-
-
-def check_keys(config: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
-    """Refuse settings the connector does not know (a typo would silently do nothing)."""
-    allowed = set(allowed)
-    for key in config:
-        if key not in allowed:
-            raise ConnectorError(
-                f"{where}: unknown setting {key!r}; known settings: {', '.join(sorted(allowed))}"
-            )
-
-
-def check_field(ident: Any, where: str) -> str:
-    """An identity field (email, phone, name) or the name of an identifier (customer_id)."""
-    if not isinstance(ident, str) or not IDENTIFIER.match(ident):
-        raise ConnectorError(
-            f"{where}: identity field {ident!r} must be one of {sorted(IDENTITY_FIELDS)}"
-            " or the name of an identifier another system exports (like customer_id)"
-        )
-    return ident
-
-
-def check_match(match: Any, where: str) -> dict[str, str]:
-    """`match` maps a column to an identity field or identifier: {"email_address": "email"}."""
-    if not isinstance(match, dict) or not match:
-        raise ConnectorError(f"{where}: 'match' must map columns to identity fields")
-    for column, ident in match.items():
-        check_identifier(column, where)
-        check_field(ident, where)
-    return match
-
-
-def check_exports(exports: Any, where: str, *, paths: bool = False) -> dict[str, str]:
-    """`exports` maps an identifier name to the column (or JSON path) holding its values."""
-    if not isinstance(exports, dict) or not exports:
-        raise ConnectorError(f"{where}: 'exports' must map identifier names to columns")
-    for name, source in exports.items():
-        if not isinstance(name, str) or not IDENTIFIER.match(name) or name in IDENTITY_FIELDS:
-            raise ConnectorError(
-                f"{where}: exported identifier {name!r} must be a plain name other than"
-                " email, phone or name"
-            )
-        if paths:
-            if not isinstance(source, str) or not source.strip():
-                raise ConnectorError(f"{where}: 'exports.{name}' must be a path like customer.id")
-        else:
-            check_identifier(source, where)
-    return exports
-
-
-def needed(match: Mapping[str, str]) -> frozenset[str]:
-    """The identifiers (not email, phone or name) a `match` map compares."""
-    return frozenset(v for v in match.values() if v not in IDENTITY_FIELDS)

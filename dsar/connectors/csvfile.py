@@ -1,15 +1,22 @@
-"""Reach a spreadsheet kept as a CSV file; erase by rewriting it atomically.
+"""Reach a spreadsheet kept as a CSV file; erase, correct and flag by rewriting it atomically.
 
 Config:
 
     path = "${DSAR_DEMO_DIR}/events.csv"
     match = { email = "email", phone = "phone" }  # column = identity field or identifier
     opt_out = { marketing_consent = "no" }        # optional: columns set on the person's rows
+    restriction = { restricted = "yes" }          # optional, likewise: a restriction,
+    objection = { objected = "yes" }              #   an objection,
+    limit_sensitive = { dietary_use = "none" }    #   a limit on sensitive data
+    correct = { name = "name", email = "email" }  # optional: column = the detail it holds
     exports = { member_id = "member_number" }     # optional: identifiers for other systems
 
 Cells are normalised before comparing: emails trimmed and lower-cased, phones read as numbers
-(in the identity's region) and compared in E.164, other values trimmed. Erasure rewrites the
-file atomically (a temporary file moved into place) under a lock that every worker takes.
+(in the identity's region) and compared in E.164, other values trimmed. Every change rewrites
+the file atomically (a temporary file moved into place) under a lock that every worker takes;
+a flag or correction that finds every row already set leaves the file alone. A correction's
+`correct` names the columns (any header) that hold each of the person's details
+(CORRECTABLE_FIELDS); the asked fields no column holds are reported in `not_held`.
 """
 
 from __future__ import annotations
@@ -23,18 +30,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dsar.connectors.base import (
-    Identity,
-    Outcome,
+from dsar.connectors.base import FLAG_PURPOSES, NOTHING_TO_FLAG, Identity, Outcome, normalise_phone
+from dsar.connectors.checks import (
+    check_changes,
+    check_correct,
     check_exports,
     check_keys,
     check_match,
+    check_purpose,
     expand,
     needed,
-    normalise_phone,
     require,
 )
 from dsar.exceptions import ConnectorError
+
+NO_OPT_OUT = "holds no marketing use; nothing to change"
 
 
 class CsvConnector:
@@ -50,17 +60,21 @@ class CsvConnector:
         self.validate(config)
         self.path = Path(expand(config["path"], settings))
         self.match: dict[str, str] = config["match"]
-        self.opt_out_set: dict[str, str] = config.get("opt_out", {})
+        self.flags: dict[str, dict[str, str]] = {p: config.get(p, {}) for p in FLAG_PURPOSES}
+        self.correct_map: dict[str, str] = config.get("correct", {})
         self.exports: dict[str, str] = config.get("exports", {})
 
     @staticmethod
     def validate(config: Mapping[str, Any]) -> None:
-        check_keys(config, ("path", "match", "opt_out", "exports"), "csv system")
+        check_keys(config, ("path", "match", "exports", "correct", *FLAG_PURPOSES), "csv system")
         require(config, "path", str, "csv system")
         check_match(config.get("match"), "csv system")
-        opt_out = config.get("opt_out", {})
-        if not isinstance(opt_out, dict) or not all(isinstance(v, str) for v in opt_out.values()):
-            raise ConnectorError("csv system: 'opt_out' must map columns to text values")
+        for purpose in FLAG_PURPOSES:
+            values = config.get(purpose, {})
+            if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+                raise ConnectorError(f"csv system: '{purpose}' must map columns to text values")
+        if "correct" in config:
+            check_correct(config["correct"], "csv system", plain=False)
         if "exports" in config:
             check_exports(config["exports"], "csv system")
 
@@ -153,20 +167,49 @@ class CsvConnector:
         return outcome
 
     def opt_out(self, identity: Identity) -> Outcome:
-        if not self.opt_out_set:
-            return Outcome(receipts=["holds no marketing use; nothing to change"])
+        return self.flag(identity, "opt_out")
+
+    def flag(self, identity: Identity, purpose: str) -> Outcome:
+        """Set the purpose's columns on the person's rows (a rewrite under the lock)."""
+        check_purpose(purpose)
+        values = self.flags[purpose]
+        if not values:
+            return Outcome(receipts=[NOTHING_TO_FLAG.get(purpose, NO_OPT_OUT)])
+        mine = self._update(identity, values)
+        settings = ", ".join(f"{c} = {v!r}" for c, v in values.items())
+        return Outcome(found=len(mine), receipts=[f"{settings} on {len(mine)} row(s)"])
+
+    def correct(self, identity: Identity, changes: Mapping[str, str]) -> Outcome:
+        """Write the new values into the mapped columns of the person's rows."""
+        check_changes(changes)
+        mapped = {c: f for c, f in self.correct_map.items() if f in changes}
+        if mapped:
+            mine = self._update(identity, {c: changes[f] for c, f in mapped.items()})
+            found = len(mine)
+        else:
+            found = self.locate(identity).found
+        outcome = Outcome(found=found)
+        for col, field_name in mapped.items() if found else ():
+            outcome.change(self.path.name, field_name, col, found)
+        outcome.lacks(changes, self.correct_map.values())
+        if mapped and not found:
+            outcome.receipts.append("no rows held; nothing to change")
+        return outcome
+
+    def _update(self, identity: Identity, wanted: Mapping[str, str]) -> list[dict[str, str]]:
+        """Set `wanted` on the person's rows and rewrite the file; return those rows."""
         with self._locked():
             fields, rows = self._read()
-            missing = [c for c in self.opt_out_set if c not in fields]
+            missing = [c for c in wanted if c not in fields]
             if missing:
                 raise ConnectorError(f"spreadsheet has no column {missing[0]!r}")
             mine = [r for r in rows if self._is_person(r, identity)]
-            for row in mine:
-                row.update(self.opt_out_set)
-            if mine:
+            stale = [r for r in mine if any(r.get(c) != v for c, v in wanted.items())]
+            for row in stale:
+                row.update(wanted)
+            if stale:  # a repeat finds every row already set and leaves the file alone
                 self._write(fields, rows)
-        settings = ", ".join(f"{c} = {v!r}" for c, v in self.opt_out_set.items())
-        return Outcome(found=len(mine), receipts=[f"{settings} on {len(mine)} row(s)"])
+        return mine
 
     def test(self) -> Outcome:
         with self._locked():

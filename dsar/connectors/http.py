@@ -29,12 +29,25 @@ Config:
     [opt_out]
     path = "/api/v1/opt-out"
     count = "updated"
+    [restriction]                       # likewise [objection] and [limit_sensitive]
+    path = "/api/v1/restrictions"
+    count = "updated"
+    [correct]
+    path = "/api/v1/corrections"
+    fields = ["name", "email", "phone"] # required: the details the service can change
+    count = "updated"
+    records = ["customer"]              # optional: where they show (default: locate's first)
 
 Pagination: `page` sends 1, 2, 3... in the body field `param` until the answer's `next` is
 null; `cursor` sends the answer's `next` back until it is null or empty. Records repeated on
 every page (the customer) are kept once. Each request waits at most the connector timeout;
 429 and 5xx are tried `attempts` times, waiting Retry-After (at most 30 s) or a short backoff.
 The token is read from the environment at call time and never stored in dsar's database.
+
+Erasing, flagging and correcting each send the identity (as locate does) to their endpoint;
+a correction adds {"changes": {field: new value}} for the fields [correct] lists, and the
+answer's `count` says how many records changed. An asked field not listed is reported in
+`not_held`. A flag without its section has nothing to change ([opt_out] says so as before).
 """
 
 from __future__ import annotations
@@ -47,11 +60,18 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from dsar.connectors import httpspec
-from dsar.connectors.base import Identity, Outcome, expand
+from dsar.connectors.base import NOTHING_TO_FLAG, Identity, Outcome
+from dsar.connectors.checks import check_changes, check_purpose, expand
 from dsar.connectors.transport import Answer, Transport, limiter_for
 from dsar.exceptions import ConnectorError
 
 MAX_PAGES = 1000
+FLAG_VERBS = {
+    "opt_out": "opt-out",
+    "restriction": "restriction",
+    "objection": "objection",
+    "limit_sensitive": "sensitive-data limit",
+}
 TEST_IDENTITY = Identity(email="connection-test@invalid")
 
 
@@ -166,21 +186,22 @@ class HttpConnector:
                 outcome.add_identifiers(name, dig(page, path))
         return outcome
 
-    # -- erase and opt out ---------------------------------------------------------------
+    # -- erase, flags and corrections ----------------------------------------------------
 
     def _count(self, spec: Mapping[str, Any], body: Any) -> int:
         found = dig(body, spec.get("count", "count"))
         value = found[0] if found else 0
         return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
-    def _act(self, action: str, identity: Identity, verb: str) -> Outcome:
+    def _act(
+        self, action: str, identity: Identity, verb: str, extra: Mapping[str, Any] | None = None
+    ) -> Outcome:
         spec = self.config.get(action)
         if spec is None:
             return Outcome(receipts=[f"this system offers no {verb} endpoint; nothing to do"])
         transport = self._transport()
-        answer = transport.send(
-            spec.get("method", "POST"), self.base_url + spec["path"], self._body(spec, identity)
-        )
+        body = {**self._body(spec, identity), **(extra or {})}
+        answer = transport.send(spec.get("method", "POST"), self.base_url + spec["path"], body)
         if answer.status == 202:
             if "status" not in spec:
                 raise ConnectorError(f"{spec['path']} accepted the {verb} but no [status] is set")
@@ -229,7 +250,33 @@ class HttpConnector:
         return self._act("erase", identity, "deletion")
 
     def opt_out(self, identity: Identity) -> Outcome:
-        return self._act("opt_out", identity, "opt-out")
+        return self.flag(identity, "opt_out")
+
+    def flag(self, identity: Identity, purpose: str) -> Outcome:
+        """Call the purpose's endpoint ([opt_out], [restriction], [objection] or
+        [limit_sensitive]) with the identity; a system without one has nothing to change."""
+        check_purpose(purpose)
+        if purpose != "opt_out" and purpose not in self.config:
+            return Outcome(receipts=[NOTHING_TO_FLAG[purpose]])
+        return self._act(purpose, identity, FLAG_VERBS[purpose])
+
+    def correct(self, identity: Identity, changes: Mapping[str, str]) -> Outcome:
+        """Send the changes of the fields [correct] lists to its endpoint, with the identity
+        (the old values) that finds the records: {"email": ..., "changes": {field: value}}."""
+        check_changes(changes)
+        spec = self.config.get("correct") or {}
+        fields = spec.get("fields") or []
+        sent = {f: v for f, v in changes.items() if f in fields}
+        if sent:
+            outcome = self._act("correct", identity, "correction", {"changes": sent})
+            places = spec.get("records") or self.config["locate"].get("records") or ["record"]
+            place = places[0].rsplit(".", 1)[-1]
+            for field_name in sent if outcome.found else ():
+                outcome.change(place, field_name, field_name, outcome.found)
+        else:
+            outcome = Outcome(found=self.locate(identity).found)
+        outcome.lacks(changes, fields)
+        return outcome
 
     def test(self) -> Outcome:
         return self.locate(TEST_IDENTITY)

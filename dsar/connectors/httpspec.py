@@ -1,14 +1,19 @@
-"""Check an HTTP system's config and say exactly what is wrong with it."""
+"""Check an HTTP system's config and say exactly what is wrong with it.
+
+Each action ([locate], [erase], [correct], and the flags [opt_out], [restriction],
+[objection], [limit_sensitive]) is a table with a path; [correct] also lists `fields`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from dsar.connectors.base import IDENTIFIER, check_exports, check_keys, require
+from dsar.connectors.base import CORRECTABLE_FIELDS, FLAG_PURPOSES, IDENTIFIER
+from dsar.connectors.checks import check_exports, check_keys, require
 from dsar.exceptions import ConnectorError
 
-ACTIONS = ("locate", "erase", "opt_out")
+ACTIONS = ("locate", "erase", "correct", *FLAG_PURPOSES)
 TOP_KEYS = (
     "base_url",
     "token_env",
@@ -62,7 +67,23 @@ def check(config: Mapping[str, Any]) -> None:
         check_exports(config["exports"], "http system", paths=True)
     for action in ACTIONS:
         if action in config:
-            _check_action(config[action], f"http system [{action}]")
+            _check_action(config[action], f"http system [{action}]", action)
+
+
+def _check_fields(spec: Mapping[str, Any], where: str) -> None:
+    """[correct] lists the person's details the service can change: fields = ["email"]."""
+    fields = spec.get("fields")
+    if not isinstance(fields, list) or not fields:
+        raise ConnectorError(
+            f"{where}: 'fields' is required: the list of details the service can change,"
+            f" from {', '.join(CORRECTABLE_FIELDS)}"
+        )
+    for name in fields:
+        if name not in CORRECTABLE_FIELDS:
+            raise ConnectorError(
+                f"{where}: {name!r} in 'fields' is not a field; use one of "
+                f"{', '.join(CORRECTABLE_FIELDS)}"
+            )
 
 
 def _check_auth(config: Mapping[str, Any]) -> None:
@@ -87,10 +108,12 @@ def _check_paging(spec: Mapping[str, Any], where: str) -> None:
             check_keys(paging, ("param", "next"), f"{where} {style}")
 
 
-def _check_action(spec: Any, where: str) -> None:
+def _check_action(spec: Any, where: str, action: str) -> None:
     if not isinstance(spec, dict):
         raise ConnectorError(f"{where}: must be a table with 'path'")
-    check_keys(spec, ACTION_KEYS, where)
+    check_keys(spec, (*ACTION_KEYS, "fields") if action == "correct" else ACTION_KEYS, where)
+    if action == "correct":
+        _check_fields(spec, where)
     path = require(spec, "path", str, where)
     if not path.startswith("/"):
         raise ConnectorError(f"{where}: 'path' must start with /")

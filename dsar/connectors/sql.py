@@ -9,6 +9,7 @@ Config (TOML in the systems file; checked by `sqlspec.check`):
     key = "id"                                     # primary key, used to follow links
     match = { email = "email", id = "customer_id" } # column = identity field or identifier
     exports = { loyalty_id = "loyalty_number" }    # identifiers other systems match on
+    correct = { full_name = "name", phone = "phone" }  # column = the detail it holds
     [[tables]]
     name = "orders"
     via = { table = "customers", column = "customer_id" }   # rows linked to rows above
@@ -22,6 +23,9 @@ Config (TOML in the systems file; checked by `sqlspec.check`):
     set = { marketing_opt_in = 0 }
     [[opt_out]]
     suppress = { table = "suppression", columns = { email = "email" } }
+    [[restriction]]                                # likewise [[objection]], [[limit_sensitive]]
+    table = "customers"
+    set = { processing_restricted = 1 }
 
 A row is the person's when any `match` column equals one of the identity's values (OR across
 columns, `IN` for several values such as a phone's renderings). Columns are compared as they
@@ -35,8 +39,16 @@ deletes rows; a column map nulls, masks with fixed text, or replaces a value by 
 (HMAC-SHA256 with the pseudonym key, 32 hex characters). A table with `retain` is located and
 reported as kept, with its reason and citation, and never changed.
 
+A correction (`correct(identity, changes)`) finds the person's rows by their old details and
+writes each changed field into the columns that `correct` maps to it (on any table but a
+retained one), in one transaction: a value the database refuses changes nothing. A flag
+(`flag(identity, purpose)`, `opt_out` among them) applies its purpose's rules: columns set on
+the person's rows of a table, or the identity added to a suppression table. Both may run
+again and change nothing more.
+
 This module orchestrates; the parts live beside it: `sqlspec` checks the config, `sqlquery`
-finds the rows, `sqlerase` changes them, `sqlengine` opens the database and words its errors.
+finds the rows, `sqlerase` erases or flags them, `sqlcorrect` corrects them, `sqlengine`
+opens the database and words its errors.
 """
 
 from __future__ import annotations
@@ -47,13 +59,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dsar.connectors import sqlerase, sqlspec
-from dsar.connectors.base import Identity, Outcome, expand, needed
+from dsar.connectors import sqlcorrect, sqlerase, sqlspec
+from dsar.connectors.base import FLAG_PURPOSES, NOTHING_TO_FLAG, Identity, Outcome
+from dsar.connectors.checks import check_changes, check_purpose, expand, needed
 from dsar.connectors.sqlengine import describe, engine_for
 from dsar.connectors.sqlquery import find
 from dsar.exceptions import ConnectorError
 
 TEST_IDENTITY = Identity(email="connection-test@invalid")
+NO_OPT_OUT = "holds no sale, sharing or marketing use; nothing to change"
 
 
 class SqlConnector:
@@ -69,7 +83,9 @@ class SqlConnector:
         self.validate(config)
         self.url = expand(config["url"], settings)
         self.tables: list[dict[str, Any]] = config["tables"]
-        self.opt_out_rules: list[dict[str, Any]] = config.get("opt_out", [])
+        self.flag_rules: dict[str, list[dict[str, Any]]] = {
+            purpose: config.get(purpose, []) for purpose in FLAG_PURPOSES
+        }
         self.timeout = timeout
         self.pseudonym_key = pseudonym_key
 
@@ -135,20 +151,32 @@ class SqlConnector:
             outcome.receipts.append("no records held; nothing to erase")
         return outcome
 
-    # -- opting out ----------------------------------------------------------------------
+    # -- flags: opting out, restricting, objecting, limiting -----------------------------
 
     def opt_out(self, identity: Identity) -> Outcome:
         """Apply every opt-out rule: set columns on the person's rows, add to suppression."""
-        if not self.opt_out_rules:
-            return Outcome(receipts=["holds no sale, sharing or marketing use; nothing to change"])
-        return self._run(lambda conn: self._opt_out(conn, identity), write=True)
+        return self.flag(identity, "opt_out")
 
-    def _opt_out(self, conn: Connection, identity: Identity) -> Outcome:
+    def flag(self, identity: Identity, purpose: str) -> Outcome:
+        """Apply the purpose's rules ([[opt_out]], [[restriction]], [[objection]],
+        [[limit_sensitive]]) in one transaction: set columns on the person's rows, or add
+        them to a suppression list. Setting a value again changes nothing more."""
+        check_purpose(purpose)
+        rules = self.flag_rules[purpose]
+        if not rules:
+            return Outcome(receipts=[NOTHING_TO_FLAG.get(purpose, NO_OPT_OUT)])
+        return self._run(lambda conn: self._flag(conn, identity, rules, purpose), write=True)
+
+    def _flag(
+        self, conn: Connection, identity: Identity, rules: list[dict[str, Any]], purpose: str
+    ) -> Outcome:
         outcome = Outcome()
         keys: dict[str, list[Any]] | None = None
-        for rule in self.opt_out_rules:
+        for rule in rules:
             if "suppress" in rule:
-                outcome.receipts.append(sqlerase.suppress(conn, rule["suppress"], identity))
+                outcome.receipts.append(
+                    sqlerase.suppress(conn, rule["suppress"], identity, purpose)
+                )
                 continue
             if keys is None:
                 keys = find(conn, self.tables, identity)[1]
@@ -156,6 +184,28 @@ class SqlConnector:
             ids = keys.get(rule["table"], [])
             outcome.receipts.append(sqlerase.set_columns(conn, rule, spec.get("key", "id"), ids))
             outcome.found += len(ids)
+        return outcome
+
+    # -- correcting ----------------------------------------------------------------------
+
+    def correct(self, identity: Identity, changes: Mapping[str, str]) -> Outcome:
+        """Write the new values into the mapped columns of the person's rows, in one
+        transaction (all or nothing); say which asked fields this system does not keep."""
+        check_changes(changes)
+        held = sqlcorrect.held_fields(self.tables)
+        if not held:
+            outcome = Outcome(found=self.locate(identity).found)
+        else:
+            outcome = self._run(lambda conn: self._correct(conn, identity, changes), write=True)
+        outcome.lacks(changes, held)
+        return outcome
+
+    def _correct(self, conn: Connection, identity: Identity, changes: Mapping[str, str]) -> Outcome:
+        located, keys = find(conn, self.tables, identity)
+        outcome = Outcome(found=located.found)
+        sqlcorrect.correct_rows(conn, self.tables, keys, changes, outcome)
+        if not located.found:
+            outcome.receipts.append("no records held; nothing to change")
         return outcome
 
     def test(self) -> Outcome:

@@ -1,4 +1,5 @@
-"""Change the person's rows once found: erase them by a table's strategy, or opt them out.
+"""Change the person's rows once found: erase them by a table's strategy, or set a flag's
+columns on them (opt out, restrict, object, limit) or list them for suppression.
 
 Kept apart from `sql` because these are the only statements that write to a data system;
 each runs inside the caller's transaction and says what it did in a receipt of counts and
@@ -86,7 +87,7 @@ def _clear_columns(
 
 
 def set_columns(conn: Connection, rule: Mapping[str, Any], key: str, ids: Sequence[Any]) -> str:
-    """Set an opt-out rule's columns on the person's rows (keyed by `key`); say where."""
+    """Set a flag rule's columns on the person's rows (keyed by `key`); say where."""
     target = table(rule["table"], *(column(c) for c in rule["set"]))
     for chunk in chunks(ids):
         conn.execute(update(target).where(column(key).in_(chunk)).values(rule["set"]))
@@ -94,7 +95,9 @@ def set_columns(conn: Connection, rule: Mapping[str, Any], key: str, ids: Sequen
     return f"{rule['table']}: {settings} on {len(ids)} row(s)"
 
 
-def suppress(conn: Connection, suppress: Mapping[str, Any], identity: Identity) -> str:
+def suppress(
+    conn: Connection, suppress: Mapping[str, Any], identity: Identity, purpose: str = "opt_out"
+) -> str:
     """Add the identity to a suppression table unless it is already there; say which."""
     name = suppress["table"]
     values = {c: identity.value(f) for c, f in suppress["columns"].items() if identity.value(f)}
@@ -109,4 +112,6 @@ def suppress(conn: Connection, suppress: Mapping[str, Any], identity: Identity) 
     if present:
         return f"{name}: already listed; nothing to add"
     conn.execute(insert(target).values(values))
+    if purpose != "opt_out":
+        return f"{name}: added"
     return f"{name}: added, so that no further marketing is sent"

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dsar.connectors.base import (
+from dsar.connectors.base import FLAG_PURPOSES
+from dsar.connectors.checks import (
+    check_correct,
     check_exports,
     check_identifier,
     check_keys,
@@ -17,8 +19,8 @@ from dsar.connectors.base import (
 )
 from dsar.exceptions import ConnectorError
 
-TOP_KEYS = ("url", "tables", "opt_out")
-TABLE_KEYS = ("name", "key", "match", "via", "exports", "erase", "retain")
+TOP_KEYS = ("url", "tables", *FLAG_PURPOSES)
+TABLE_KEYS = ("name", "key", "match", "via", "exports", "erase", "retain", "correct")
 STRATEGIES = ("null", "pseudonymise")
 MASK = "mask:"
 MAX_MASK = 200
@@ -45,12 +47,22 @@ def check(config: Mapping[str, Any]) -> None:
         if "exports" in spec:
             check_exports(spec["exports"], where)
         _check_erasure(spec, seen, where)
+        _check_correct(spec, where)
         seen[spec["name"]] = spec
-    opt_out = config.get("opt_out", [])
-    if not isinstance(opt_out, list):
-        raise ConnectorError("opt_out: must be a list of rules ([[opt_out]])")
-    for rule in opt_out:
-        _check_opt_out(rule, seen)
+    for purpose in FLAG_PURPOSES:
+        rules = config.get(purpose, [])
+        if not isinstance(rules, list):
+            raise ConnectorError(f"{purpose}: must be a list of rules ([[{purpose}]])")
+        for rule in rules:
+            _check_flag_rule(rule, seen, purpose)
+
+
+def _check_correct(spec: dict[str, Any], where: str) -> None:
+    if "correct" not in spec:
+        return
+    if "retain" in spec:
+        raise ConnectorError(f"{where}: a retained table is a legal record and is not corrected")
+    check_correct(spec["correct"], where)
 
 
 def _check_finding(spec: dict[str, Any], seen: Mapping[str, Any], where: str) -> None:
@@ -126,26 +138,28 @@ def _check_retain(spec: dict[str, Any], seen: Mapping[str, Any], where: str) -> 
         )
 
 
-def _check_opt_out(rule: Any, seen: Mapping[str, Any]) -> None:
+def _check_flag_rule(rule: Any, seen: Mapping[str, Any], purpose: str = "opt_out") -> None:
+    """A flag's rule (opt_out, restriction, objection, limit_sensitive): set columns on the
+    person's rows of a table, or add them to a suppression list."""
     if not isinstance(rule, dict) or ("set" in rule) == ("suppress" in rule):
-        raise ConnectorError("opt_out: each rule needs either 'table' and 'set', or 'suppress'")
+        raise ConnectorError(f"{purpose}: each rule needs either 'table' and 'set', or 'suppress'")
     if "suppress" in rule:
-        check_keys(rule, ("suppress",), "opt_out")
-        _check_suppress(rule["suppress"])
+        check_keys(rule, ("suppress",), purpose)
+        _check_suppress(rule["suppress"], purpose)
         return
-    check_keys(rule, ("table", "set"), "opt_out")
+    check_keys(rule, ("table", "set"), purpose)
     if rule.get("table") not in seen:
-        raise ConnectorError("opt_out: 'table' must name a table listed in 'tables'")
+        raise ConnectorError(f"{purpose}: 'table' must name a table listed in 'tables'")
     if not isinstance(rule.get("set"), dict) or not rule["set"]:
-        raise ConnectorError("opt_out: 'set' must map columns to values")
+        raise ConnectorError(f"{purpose}: 'set' must map columns to values")
     for col, value in rule["set"].items():
-        check_identifier(col, "opt_out")
+        check_identifier(col, purpose)
         if not isinstance(value, str | int | float | bool):
-            raise ConnectorError(f"opt_out: set.{col} must be text, a number or true/false")
+            raise ConnectorError(f"{purpose}: set.{col} must be text, a number or true/false")
 
 
-def _check_suppress(suppress: Any) -> None:
-    where = "opt_out suppress"
+def _check_suppress(suppress: Any, purpose: str = "opt_out") -> None:
+    where = f"{purpose} suppress"
     if not isinstance(suppress, dict):
         raise ConnectorError(f"{where}: must be a table with 'table' and 'columns'")
     check_keys(suppress, ("table", "columns"), where)

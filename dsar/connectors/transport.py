@@ -91,6 +91,7 @@ class Transport:
             try:
                 return self._once(method, url, body, where)
             except urllib.error.HTTPError as exc:
+                exc.close()  # its body is not read: free the connection now, not at GC
                 if exc.code not in RETRIED or attempt == self.attempts:
                     raise ConnectorError(_refusal(where, exc.code, attempt)) from None
                 wait = retry_after(exc.headers.get("Retry-After"), default=BACKOFF * 2**attempt)

@@ -9,6 +9,11 @@ Like many real vendors' APIs, the search is paginated (`page`, `per_page` in the
 `next_page` in the answer) and deletion is asynchronous: POST /api/v1/erasures answers
 202 with a `status_url`, and GET on it says `pending` until the deletion is `done` (after
 `--erase-delay` seconds). POST /api/v1/erase deletes at once, for simple clients.
+
+The customer found by the body's email can be changed too: POST /api/v1/opt-out,
+/api/v1/restrictions and /api/v1/objections set a flag on them, and POST /api/v1/corrections
+writes `changes` ({"name": ..., "email": ..., "phone": ...}, any of them) onto them; each
+answers {"updated": n}.
 """
 
 from __future__ import annotations
@@ -133,7 +138,9 @@ def search() -> ResponseReturnValue:
     per_page = _whole(body, "per_page", PER_PAGE, MAX_PER_PAGE)
     with _connect() as conn:
         row = conn.execute(
-            "SELECT id, email, name, marketing_ok FROM customers WHERE email = ?", (email,)
+            "SELECT id, email, name, phone, marketing_ok, restricted, objected FROM customers"
+            " WHERE email = ?",
+            (email,),
         ).fetchone()
         tickets: list[dict[str, Any]] = []
         if row is not None:
@@ -236,6 +243,48 @@ def opt_out() -> ResponseReturnValue:
     return jsonify({"updated": updated})
 
 
+def _set_flag(column: str) -> ResponseReturnValue:
+    email = _email()
+    with _connect() as conn:
+        updated = conn.execute(
+            f"UPDATE customers SET {column} = 1 WHERE email = ?",  # noqa: S608 (fixed names)
+            (email,),
+        ).rowcount
+    return jsonify({"updated": updated})
+
+
+def restrict() -> ResponseReturnValue:
+    return _set_flag("restricted")
+
+
+def object_to() -> ResponseReturnValue:
+    return _set_flag("objected")
+
+
+CORRECTABLE = ("name", "email", "phone")
+
+
+def correct() -> ResponseReturnValue:
+    """Change the customer's name, email or phone: {"email": ..., "changes": {...}}."""
+    email = _email()
+    changes = _body().get("changes")
+    if not isinstance(changes, dict) or not changes:
+        raise Refused(400, "changes must be an object of name, email or phone")
+    for key, value in changes.items():
+        if key not in CORRECTABLE or not isinstance(value, str) or not value or len(value) > 254:
+            raise Refused(400, f"cannot change {key!r}")
+    sets = ", ".join(f"{key} = ?" for key in changes)
+    with _connect() as conn:
+        try:
+            updated = conn.execute(
+                f"UPDATE customers SET {sets} WHERE email = ?",  # noqa: S608 (checked names)
+                (*changes.values(), email),
+            ).rowcount
+        except sqlite3.IntegrityError:
+            raise Refused(409, "another customer has that email address") from None
+    return jsonify({"updated": updated})
+
+
 def create_helpdesk_app(db_path: str, token: str, *, erase_delay: float = 0.5) -> Flask:
     """Build the help desk app over the SQLite file at `db_path`, guarded by `token`.
 
@@ -260,6 +309,9 @@ def create_helpdesk_app(db_path: str, token: str, *, erase_delay: float = 0.5) -
     app.add_url_rule("/api/v1/search", view_func=search, methods=["POST"])
     app.add_url_rule("/api/v1/erase", view_func=erase, methods=["POST"])
     app.add_url_rule("/api/v1/opt-out", view_func=opt_out, methods=["POST"])
+    app.add_url_rule("/api/v1/restrictions", view_func=restrict, methods=["POST"])
+    app.add_url_rule("/api/v1/objections", view_func=object_to, methods=["POST"])
+    app.add_url_rule("/api/v1/corrections", view_func=correct, methods=["POST"])
     app.add_url_rule("/api/v1/erasures", view_func=start_erasure, methods=["POST"])
     app.add_url_rule("/api/v1/erasures/<job_id>", view_func=erasure_status, methods=["GET"])
     return app

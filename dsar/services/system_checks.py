@@ -123,7 +123,9 @@ def check_disclosure(value: Any) -> dict[str, Any]:
     return clean
 
 
-LABEL_TEXTS = frozenset({"opt_out", "opt_out_undo", "erase"})
+LABEL_TEXTS = frozenset(
+    {"opt_out", "opt_out_undo", "erase", "restriction", "objection", "limit_sensitive", "correct"}
+)
 
 
 def _label_text(value: Any, where: str) -> str:

@@ -24,6 +24,8 @@ CREATE TABLE contacts (
     city TEXT,
     country TEXT,
     marketing_opt_in INTEGER NOT NULL DEFAULT 1,
+    processing_restricted INTEGER NOT NULL DEFAULT 0,
+    objected INTEGER NOT NULL DEFAULT 0,
     created_at TEXT,
     shop_customer_id INTEGER
 );

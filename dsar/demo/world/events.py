@@ -1,7 +1,8 @@
 """The events spreadsheet (events.csv): who signed up to which event, one row per sign-up.
 
 A spreadsheet saved as CSV, outside any database: a person appears once per event, with what
-they told the organisers (dietary needs) and whether they accepted marketing.
+they told the organisers (dietary needs, passed to the caterers until the person limits that use
+of sensitive data), whether they accepted marketing, and whether its use is restricted.
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from datetime import date
 
 from dsar.demo.world.people import Person
 
-HEADER = ("event", "event_date", "name", "email", "dietary_needs", "marketing_consent")
+HEADER = (
+    "event",
+    "event_date",
+    "name",
+    "email",
+    "dietary_needs",
+    "marketing_consent",
+    "dietary_use",  # catering | none: what the dietary needs (sensitive data) are used for
+    "restricted",  # no | yes: kept but not used (a restriction of processing)
+)
 
 EVENTS = (
     ("Spring trunk show, London", "2025-03-14"),
@@ -46,6 +56,9 @@ def rows(rng: random.Random, members: Iterable[Person]) -> list[tuple[str, ...]]
             picked = rng.sample(EVENTS, rng.choices((1, 2, 3), weights=(70, 22, 8))[0])
             dietary = rng.choice(DIETARY)
             consent = "yes" if rng.random() < 0.6 else "no"
-        rows.extend((event, day, p.name, p.email, dietary, consent) for event, day in picked)
+        rows.extend(
+            (event, day, p.name, p.email, dietary, consent, "catering", "no")
+            for event, day in picked
+        )
     rows.sort(key=lambda row: date.fromisoformat(row[1]))
     return rows

@@ -19,7 +19,10 @@ CREATE TABLE customers (
     id INTEGER PRIMARY KEY,
     email TEXT NOT NULL UNIQUE,
     name TEXT,
-    marketing_ok INTEGER NOT NULL DEFAULT 1
+    phone TEXT,
+    marketing_ok INTEGER NOT NULL DEFAULT 1,
+    restricted INTEGER NOT NULL DEFAULT 0,
+    objected INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE tickets (
     id INTEGER PRIMARY KEY,
@@ -31,7 +34,9 @@ CREATE TABLE tickets (
 );
 CREATE INDEX ix_tickets_customer_id ON tickets (customer_id);
 """
-CUSTOMER_INSERT = "INSERT INTO customers (id, email, name, marketing_ok) VALUES (?, ?, ?, ?)"
+CUSTOMER_INSERT = (
+    "INSERT INTO customers (id, email, name, phone, marketing_ok) VALUES (?, ?, ?, ?, ?)"
+)
 TICKET_INSERT = (
     "INSERT INTO tickets (id, customer_id, opened_at, subject, body, status)"
     " VALUES (?, ?, ?, ?, ?, ?)"
@@ -112,7 +117,7 @@ def rows(
     tickets: list[tuple[Any, ...]] = []
     for customer_id, p in enumerate(members, start=1):
         marketing_ok = 1 if p.known else int(rng.random() < 0.7)
-        customers.append((customer_id, p.email, p.name, marketing_ok))
+        customers.append((customer_id, p.email, p.name, p.phone, marketing_ok))
         if p.known:
             mine = list(JANE_TICKETS)
         else:

@@ -29,6 +29,9 @@ CREATE TABLE customers (
     postcode TEXT,
     country TEXT,
     sells_data_to_partners INTEGER NOT NULL DEFAULT 1,
+    processing_restricted INTEGER NOT NULL DEFAULT 0,
+    objected INTEGER NOT NULL DEFAULT 0,
+    uses_sensitive INTEGER NOT NULL DEFAULT 1,
     created_at TEXT,
     card_last4 TEXT,
     password_hash TEXT

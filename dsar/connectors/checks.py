@@ -1,0 +1,128 @@
+"""Check a system's settings and a call's arguments, and say exactly what is wrong.
+
+Shared by every kind's validation (`sqlspec`, `httpspec`, `CsvConnector.validate`) and by
+the actions that take arguments (a correction's changes, a flag's purpose). Messages name
+settings, columns and fields, never the values being looked for or written.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from dsar.connectors.base import CORRECTABLE_FIELDS, FLAG_PURPOSES, IDENTIFIER, IDENTITY_FIELDS
+from dsar.exceptions import ConnectorError
+
+
+def expand(value: str, settings: Mapping[str, str]) -> str:
+    """Fill `${DSAR_...}` placeholders from dsar's settings; refuse unknown names."""
+    try:
+        return string.Template(value).substitute(settings)
+    except (KeyError, ValueError) as exc:
+        raise ConnectorError(f"unknown placeholder {exc} in the system's configuration") from None
+
+
+def require(config: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    value = config.get(key)
+    if not isinstance(value, kind) or (isinstance(value, str | list | dict) and not value):
+        raise ConnectorError(f"{where}: '{key}' is required ({kind.__name__})")
+    return value
+
+
+def check_identifier(name: Any, where: str) -> str:
+    if not isinstance(name, str) or not IDENTIFIER.match(name):
+        raise ConnectorError(f"{where}: {name!r} is not a plain column or table name")
+    return name
+
+
+def check_keys(config: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
+    """Refuse settings the connector does not know (a typo would silently do nothing)."""
+    allowed = set(allowed)
+    for key in config:
+        if key not in allowed:
+            raise ConnectorError(
+                f"{where}: unknown setting {key!r}; known settings: {', '.join(sorted(allowed))}"
+            )
+
+
+def check_field(ident: Any, where: str) -> str:
+    """An identity field (email, phone, name) or the name of an identifier (customer_id)."""
+    if not isinstance(ident, str) or not IDENTIFIER.match(ident):
+        raise ConnectorError(
+            f"{where}: identity field {ident!r} must be one of {sorted(IDENTITY_FIELDS)}"
+            " or the name of an identifier another system exports (like customer_id)"
+        )
+    return ident
+
+
+def check_match(match: Any, where: str) -> dict[str, str]:
+    """`match` maps a column to an identity field or identifier: {"email_address": "email"}."""
+    if not isinstance(match, dict) or not match:
+        raise ConnectorError(f"{where}: 'match' must map columns to identity fields")
+    for column, ident in match.items():
+        check_identifier(column, where)
+        check_field(ident, where)
+    return match
+
+
+def check_exports(exports: Any, where: str, *, paths: bool = False) -> dict[str, str]:
+    """`exports` maps an identifier name to the column (or JSON path) holding its values."""
+    if not isinstance(exports, dict) or not exports:
+        raise ConnectorError(f"{where}: 'exports' must map identifier names to columns")
+    for name, source in exports.items():
+        if not isinstance(name, str) or not IDENTIFIER.match(name) or name in IDENTITY_FIELDS:
+            raise ConnectorError(
+                f"{where}: exported identifier {name!r} must be a plain name other than"
+                " email, phone or name"
+            )
+        if paths:
+            if not isinstance(source, str) or not source.strip():
+                raise ConnectorError(f"{where}: 'exports.{name}' must be a path like customer.id")
+        else:
+            check_identifier(source, where)
+    return exports
+
+
+def check_correct(mapping: Any, where: str, *, plain: bool = True) -> dict[str, str]:
+    """`correct` maps a column to the person's detail it holds: {"first_name": "given_name"}.
+
+    A database's columns must be `plain` identifiers; a spreadsheet's may be any header.
+    """
+    if not isinstance(mapping, dict) or not mapping:
+        raise ConnectorError(f"{where}: 'correct' must map columns to fields")
+    for column, field_name in mapping.items():
+        if plain:
+            check_identifier(column, where)
+        elif not isinstance(column, str) or not column.strip() or len(column) > 200:
+            raise ConnectorError(f"{where}: correct: {column!r} is not a column header")
+        if field_name not in CORRECTABLE_FIELDS:
+            raise ConnectorError(
+                f"{where}: correct.{column} = {field_name!r} is not a field; use one of "
+                f"{', '.join(CORRECTABLE_FIELDS)}"
+            )
+    return mapping
+
+
+def check_changes(changes: Mapping[str, str]) -> None:
+    """A correction's changes: known fields with text values, at least one (values unsaid)."""
+    if not changes:
+        raise ConnectorError("a correction needs at least one change")
+    for name, value in changes.items():
+        if name not in CORRECTABLE_FIELDS:
+            raise ConnectorError(
+                f"{name!r} is not a field a correction can change; use one of "
+                f"{', '.join(CORRECTABLE_FIELDS)}"
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise ConnectorError(f"the new {name} must be non-empty text")
+
+
+def check_purpose(purpose: str) -> None:
+    if purpose not in FLAG_PURPOSES:
+        raise ConnectorError(f"unknown flag {purpose!r}; use one of {', '.join(FLAG_PURPOSES)}")
+
+
+def needed(match: Mapping[str, str]) -> frozenset[str]:
+    """The identifiers (not email, phone or name) a `match` map compares."""
+    return frozenset(v for v in match.values() if v not in IDENTITY_FIELDS)
