@@ -55,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     app.jinja_env.filters["wrap_long"] = words.wrap_long  # long tokens break at punctuation
+    app.jinja_env.globals["kind_labels"] = rules.KIND_LABELS  # rights in words, not keys
     _register_errors(app)
     from dsar.cli import register
 

@@ -86,6 +86,10 @@ class TaskAction(enum.StrEnum):
     LOCATE = "locate"
     ERASE = "erase"
     OPT_OUT = "opt_out"
+    CORRECT = "correct"
+    RESTRICT = "restrict"
+    OBJECT = "object"
+    LIMIT_SENSITIVE = "limit_sensitive"
 
 
 class SystemKind(enum.StrEnum):
@@ -206,6 +210,9 @@ class Request(db.Model):
     phone: Mapped[str] = mapped_column(String(40), default="")
     country: Mapped[str] = mapped_column(String(100), default="")
     details: Mapped[str] = mapped_column(Text, default="")
+    # A correction: what the person asked to change (and the values held, to find them),
+    # and the officer's decision per field. Values as held are dropped once answered.
+    correction: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     acknowledge_by: Mapped[date | None]
     due_on: Mapped[date]

@@ -63,6 +63,8 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("staff.correspondence_file", "GET"): ANY_STAFF,  # every download is recorded
     ("staff.record_request", "GET"): {**ACTORS, "officer": {200}, "admin": {200}},
     ("staff.record_request", "POST"): {**ACTORS, "officer": {422}, "admin": {422}},
+    # The world's request is no correction: refused in words, with the page (422).
+    ("staff.decide_correction", "POST"): {**ACTORS, "officer": {422}, "admin": {422}},
     ("auditor.evidence_pdf", "GET"): {**ADMIN_PAGE, "auditor": {200}},  # officers: 403
     ("staff.systems_list", "GET"): ANY_STAFF,
     ("staff.new_system", "GET"): ADMIN_PAGE,

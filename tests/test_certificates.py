@@ -216,5 +216,5 @@ def test_opt_out_confirmation_lists_each_systems_receipt_and_the_gpc_signal(
 
     req.gpc = True
     db.session.commit()
-    text = pdf_text(certificates.render_opt_out_confirmation(req).data)
+    text = pdf_text(certificates.render_confirmation(req).data)
     assert "Global Privacy Control signal (Sec-GPC: 1)" in text

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dsar.documents import answer, certificates
+from dsar.documents import answer, certificates, correction
 from dsar.documents.evidence import render_evidence
 from dsar.extensions import db
 from dsar.models import (
@@ -173,11 +173,56 @@ def test_an_opt_out_confirmation_says_how_to_opt_back_in(app: Flask) -> None:
         "opt_out_undo": "To share it again, tell us at privacy@example.com.",
     }
     db.session.commit()
-    text = check(certificates.render_opt_out_confirmation(req).data, "ccpa", whole=())
+    text = check(certificates.render_confirmation(req).data, "ccpa", whole=())
     flat = " ".join(text.split())
     # A table cell's lines interleave with its neighbours' in the extracted text.
     assert "To share it again, tell us at" in flat and "privacy@example.com." in flat
     assert "for the one system in which we keep personal data" in flat
+
+
+@pytest.mark.parametrize("regime", ["gdpr", "ccpa", "lgpd"])
+def test_a_correction_certificate_names_each_change_and_cites_only_the_persons_law(
+    app: Flask, regime: str
+) -> None:
+    changed = [{"place": "customer_attributes", "field": "street", "column": "street", "count": 2}]
+    req = build(
+        regime,
+        RequestKind.CORRECTION,
+        TaskAction.CORRECT,
+        {"receipts": [TOKEN], "changed": changed, "not_held": ["phone"]},
+    )
+    req.tasks[0].system.kind = SystemKind.SQL
+    req.tasks[0].proof_checked_at = utcnow()
+    long_street = "Flat 12B, " + TOKEN[:120] + " Montgomery-Doe Gardens"
+    req.correction = {
+        "asked": {"street": long_street, "name": "Jane A. Doe", "phone": "+442079460000"},
+        "held": {},
+        "other": "My date of birth is wrong: it is 1 May 1980.",
+        "decided": {
+            "street": {"value": long_street},
+            "name": {"refused": "accurate", "why": "Your passport shows this name."},
+            "phone": {"value": "+442079460000"},
+        },
+        "other_decision": {"refused": "other", "why": "We do not keep your date of birth."},
+    }
+    db.session.commit()
+    text = check(correction.render_correction_certificate(req).data, regime, whole=())
+    flat = " ".join(text.split())
+    assert "Certificate of correction" in flat
+    assert "Customer attributes (2 records)" in flat
+    assert "The data we hold is accurate" in flat
+    assert "Not changed. We do not keep your date of birth." in flat  # no "free text" cited
+    assert "Does not keep your phone number" in flat
+    assert "None of our systems" in flat  # the phone: accepted, kept nowhere
+
+
+def test_a_restriction_confirmation_has_its_own_title_and_next_step(app: Flask) -> None:
+    req = build("gdpr", RequestKind.RESTRICTION, TaskAction.RESTRICT, {"receipts": [TOKEN]})
+    text = " ".join(check(certificates.render_confirmation(req).data, "gdpr", whole=()).split())
+    assert "Confirmation that the use of your data is restricted" in text
+    assert "Your records are marked as" in text
+    assert "We will tell you before" in text and "restriction is lifted." in text
+    assert "What comes next" in text and "change your" not in text
 
 
 def test_the_evidence_pdf_keeps_its_timeline_and_hashes_on_the_page(app: Flask) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from dsar.extensions import db
 from dsar.models import Event, Request, RequestStatus, Task, TaskStatus
+from dsar.rules import REGIMES
 from tests.conftest import csrf_token, link_in
 
 JANE = {"name": "Jane Doe", "email": "jane.doe@example.com"}
@@ -70,7 +71,10 @@ def test_empty_form_shows_a_message_next_to_each_required_field(client: FlaskCli
             {"kind": "deletion", "regime": "qc_law25"},
             "Québec (Law 25) gives no right to “delete my data”.",
         ),
-        ({"kind": "restriction"}, "are not yet taken online"),
+        (
+            {"kind": "limit_sensitive", "regime": "gdpr"},
+            "gives no right to “limit the use of my sensitive data”",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message_and_nothing_stored(
@@ -197,12 +201,15 @@ def test_status_page_shows_due_date_and_why(client: FlaskClient) -> None:
     assert "GDPR Art. 12(3)" in text
 
 
-def test_the_home_page_links_each_right_taken_online_and_says_where_to_write_for_the_others(
+def test_the_home_page_links_every_right_each_law_grants_to_the_form(
     client: FlaskClient,
 ) -> None:
     page = client.get("/").get_data(as_text=True)
     assert 'href="/request?regime=lgpd&amp;kind=portability">Ask online</a>' in page
-    assert "not yet online: write to" in page  # correction, for one
+    assert "not yet online" not in page  # every (law, right) pair is taken online
+    for regime in REGIMES.values():
+        for kind in regime.kinds:
+            assert f'href="/request?regime={regime.key}&amp;kind={kind.value}">Ask online' in page
     form = client.get("/request?regime=lgpd&kind=portability").get_data(as_text=True)
     assert '<option selected value="lgpd">' in form
     assert (

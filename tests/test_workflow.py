@@ -42,6 +42,7 @@ def test_fan_in_moves_the_request_exactly_once_under_a_race(
     req = vouched_request(app)
     db.session.execute(update(Task).values(status=TaskStatus.SUCCEEDED))
     db.session.commit()
+    request_id = req.id  # read here: the threads must not touch this thread's session
     barrier = threading.Barrier(6)
     errors: list[BaseException] = []
 
@@ -49,7 +50,7 @@ def test_fan_in_moves_the_request_exactly_once_under_a_race(
         with app.app_context():
             try:
                 barrier.wait()
-                fanin.fan_in(req.id)
+                fanin.fan_in(request_id)
             except BaseException as exc:  # collected and reported by the test
                 errors.append(exc)
             finally:

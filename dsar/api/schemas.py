@@ -10,6 +10,7 @@ from dsar import inputs
 from dsar.inputs import LIMITS
 from dsar.models import RequestKind, RequestStatus, TaskStatus
 from dsar.rules import REGIMES
+from dsar.rules import corrections as correction_rules
 
 
 class Text(fields.String):
@@ -52,11 +53,41 @@ def _text(name: str, *, multiline: bool = False) -> Text:
     )
 
 
+class CorrectionIn(Schema):
+    """What is wrong and what it should be (kind "correction" only); values are checked as
+    the portal checks them: an email address, a phone number, text up to 200 characters."""
+
+    changes = fields.Dict(
+        keys=fields.String(validate=validate.OneOf([f.key for f in correction_rules.ASKED])),
+        values=Text(validate=validate.Length(max=200, error="Keep this under 200 characters.")),
+        load_default=dict,
+        metadata={"description": "field -> the value it should have"},
+    )
+    held = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(list(correction_rules.LOCATING))),
+        values=Text(validate=validate.Length(max=254)),
+        load_default=dict,
+        metadata={"description": "the email or phone as we may hold it now, to find the records"},
+    )
+    other = Text(
+        multiline=True,
+        load_default="",
+        validate=validate.Length(
+            max=correction_rules.MAX_OTHER,
+            error=f"Keep this under {correction_rules.MAX_OTHER:,} characters.",
+        ),
+        metadata={"description": "anything else that is wrong, and what it should be"},
+    )
+
+
 class RequestIn(Schema):
     kind = fields.String(
         required=True,
         validate=validate.OneOf([k.value for k in RequestKind]),
-        metadata={"description": "access, deletion or opt_out (others are refused for now)"},
+        metadata={
+            "description": "access, portability, correction, deletion or opt_out "
+            "(others are refused for now)"
+        },
     )
     regime = fields.String(required=True, validate=validate.OneOf(list(REGIMES)))
     name = Text(
@@ -77,6 +108,11 @@ class RequestIn(Schema):
     )
     country = _text("country")
     details = _text("details", multiline=True)
+    correction = fields.Nested(
+        CorrectionIn,
+        load_default=None,
+        metadata={"description": "required for kind correction; refused with other kinds"},
+    )
     identity_verified = StrictBoolean(
         load_default=False,
         metadata={

@@ -1,4 +1,5 @@
-"""The deletion certificate and the opt-out confirmation: what was done, system by system.
+"""The deletion certificate and the confirmations of flags set (opt-out, restriction,
+objection, limit): what was done, system by system.
 
 Both are letters to the person, rendered when the request completes. The certificate says per
 system what was erased, what was kept and under which exception (GDPR Art. 17(3), CCPA
@@ -105,8 +106,37 @@ DONE = {
         "Your choice is recorded: this system no longer sells or shares your data or uses it "
         "for marketing."
     ),
+    TaskAction.RESTRICT: "Your records are marked as restricted: kept, but no longer used.",
+    TaskAction.OBJECT: (
+        "Your records are marked: they are no longer used for the processing you objected to."
+    ),
+    TaskAction.LIMIT_SENSITIVE: (
+        "Your sensitive data here is used only as strictly needed to serve you."
+    ),
 }
-LABEL_KEYS = {TaskAction.ERASE: "erase", TaskAction.OPT_OUT: "opt_out"}
+LABEL_KEYS = {
+    TaskAction.ERASE: "erase",
+    TaskAction.OPT_OUT: "opt_out",
+    TaskAction.RESTRICT: "restriction",
+    TaskAction.OBJECT: "objection",
+    TaskAction.LIMIT_SENSITIVE: "limit_sensitive",
+}
+# The confirmation letter of each flag: its title, and what the person may do next.
+CONFIRMATIONS: dict[TaskAction, tuple[str, str]] = {
+    TaskAction.OPT_OUT: ("Confirmation of your opt-out", ""),
+    TaskAction.RESTRICT: (
+        "Confirmation that the use of your data is restricted",
+        "We will tell you before any restriction is lifted.",
+    ),
+    TaskAction.OBJECT: (
+        "Confirmation that your objection is upheld",
+        "Write to us if you wish to allow this use again.",
+    ),
+    TaskAction.LIMIT_SENSITIVE: (
+        "Confirmation that the use of your sensitive data is limited",
+        "Write to us if you wish to allow wider use again.",
+    ),
+}
 
 
 def _words(task: Task) -> tuple[str, str]:
@@ -114,6 +144,8 @@ def _words(task: Task) -> tuple[str, str]:
     key = LABEL_KEYS.get(task.action, "")
     done = labels.get(key) or DONE.get(task.action, "")
     undo = labels.get("opt_out_undo", "") if task.action is TaskAction.OPT_OUT else ""
+    if not undo and task.action in CONFIRMATIONS:
+        undo = CONFIRMATIONS[task.action][1]
     return done, undo
 
 
@@ -162,6 +194,8 @@ def render_deletion_certificate(req: Request) -> RenderedFile:
     return as_file("response", render_pdf("pdf/certificate.html", **letter_context(req)))
 
 
-def render_opt_out_confirmation(req: Request) -> RenderedFile:
-    """Confirm the opt-out: per system the flag set or list joined, and any GPC signal."""
-    return as_file("response", render_pdf("pdf/opt_out.html", **letter_context(req)))
+def render_confirmation(req: Request) -> RenderedFile:
+    """Confirm an opt-out, a restriction, an objection or a limit: per system the flag set
+    or list joined, and any GPC signal."""
+    title = CONFIRMATIONS[rules.ACTIONS[req.kind]][0]
+    return as_file("response", render_pdf("pdf/opt_out.html", **letter_context(req), title=title))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dsar import rules
-from dsar.documents import answer, certificates, portability
+from dsar.documents import answer, certificates, correction, portability
 from dsar.documents.render import RenderedFile
 from dsar.models import Request, RequestKind, TaskAction
 
@@ -17,4 +17,6 @@ def render_answer(req: Request) -> list[RenderedFile]:
         return answer.render_access(req)
     if action is TaskAction.ERASE:
         return [certificates.render_deletion_certificate(req)]
-    return [certificates.render_opt_out_confirmation(req)]
+    if action is TaskAction.CORRECT:
+        return [correction.render_correction_certificate(req)]
+    return [certificates.render_confirmation(req)]

@@ -16,6 +16,10 @@ OUTCOME_LABELS = {
     "found": "I found records about this person",
     "erased": "I erased (destroyed) their records",
     "opted_out": "I marked their records: no sale, sharing or marketing",
+    "corrected": "I made the changes listed above in their records",
+    "restricted": "I marked their records: kept, but not used",
+    "objected": "I marked their records: no longer used for the processing objected to",
+    "limited": "I marked their records: sensitive data used only as strictly needed",
     "nothing": "I found nothing about this person",
 }
 

@@ -31,6 +31,7 @@ def _page(task: Task, form: ReportForm) -> tuple[str, int]:
         action_words=manual.ACTION_WORDS[task.action],
         due=manual.due_date(task),
         instructions=manual.instructions(task.system),
+        changes=manual.changes_to_make(task),
     ), 422 if form.errors else 200
 
 

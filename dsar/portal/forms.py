@@ -27,7 +27,7 @@ def phone_number(form: Form, field: Field) -> None:
         raise ValidationError(why)
 
 
-class RequestForm(Form):
+class _RequestFields(Form):
     kind = RadioField(
         "What would you like us to do?",
         choices=[SelectChoice(k.value, KIND_LABELS[k]) for k in OFFERED_KINDS],
@@ -78,6 +78,55 @@ class RequestForm(Form):
             Length(max=LIMITS["details"], message="Keep the details under 5,000 characters."),
         ],
     )
+
+
+def _fix(label: str, limit: int = 200) -> StringField:
+    return StringField(
+        label,
+        validators=[Optional(), Length(max=limit, message=f"Keep this under {limit} characters.")],
+    )
+
+
+class CorrectionFields:
+    """What is wrong and what it should be, field by field (for "Correct my data"); the
+    intake service checks the values (dsar.services.correcting.parse)."""
+
+    fix_name = _fix("Name, as it should read")
+    fix_email = _fix("Email address, as it should be", 254)
+    held_email = _fix("Email address we may hold now (if different)", 254)
+    fix_phone = _fix("Phone number, as it should be", 40)
+    held_phone = _fix("Phone number we may hold now", 40)
+    fix_street = _fix("Street and number")
+    fix_postcode = _fix("Postcode or ZIP code")
+    fix_city = _fix("City")
+    fix_country = _fix("Country", 100)
+    fix_other = TextAreaField(
+        "Anything else that is wrong, and what it should be",
+        validators=[Optional(), Length(max=2000, message="Keep this under 2,000 characters.")],
+    )
+
+    def correction(self) -> dict[str, object]:
+        """The correction as the intake service takes it."""
+        names = [n for n in dir(CorrectionFields) if n.startswith(("fix_", "held_"))]
+        data = {name: getattr(self, name).data or "" for name in names}
+        other = data.pop("fix_other")
+        return {
+            "changes": {k[4:]: v for k, v in data.items() if k.startswith("fix_") and v},
+            "held": {k[5:]: v for k, v in data.items() if k.startswith("held_") and v},
+            "other": other,
+        }
+
+    def correction_field(self, intake_field: str | None) -> str:
+        """The form field an intake refusal names (correction-held-email -> held_email)."""
+        name = (intake_field or "").removeprefix("correction")
+        if not name:
+            return "fix_other"
+        name = name.lstrip("-")
+        return f"held_{name[5:]}" if name.startswith("held-") else f"fix_{name}"
+
+
+class RequestForm(_RequestFields, CorrectionFields):
+    """The person's request; the correction fields count only for "Correct my data"."""
 
 
 class ConfirmForm(Form):

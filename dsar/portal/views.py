@@ -38,6 +38,12 @@ STATUS_WORDS = {
     RequestStatus.DUPLICATE: "Closed: this repeats an earlier request",
 }
 
+# While an officer decides after the search, in the words of what was asked.
+DECIDING_WORDS = {
+    RequestKind.CORRECTION: "In progress: our privacy team is checking the changes you asked for",
+    RequestKind.OBJECTION: "In progress: our privacy team is considering your objection",
+}
+
 TASK_WORDS = {
     TaskStatus.PENDING: "Waiting",
     TaskStatus.QUEUED: "Waiting",
@@ -89,9 +95,10 @@ def _task_words(req: Request, task: Task) -> tuple[str, int]:
     A deletion first searches (a dry run) and waits for an officer: its systems say what
     was found and that we are checking it, never "Done" with nothing erased.
     """
-    dry_run = req.kind is RequestKind.DELETION and task.action is TaskAction.LOCATE
+    dry_run = req.kind in rules.APPROVAL_KINDS and task.action is TaskAction.LOCATE
     if dry_run and task.status is TaskStatus.SUCCEEDED:
-        return f"Found {task.found_count}, waiting for our approval", task.found_count
+        waiting = "approval" if req.kind is RequestKind.DELETION else "decision"
+        return f"Found {task.found_count}, waiting for our {waiting}", task.found_count
     if dry_run and task.status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
         return "Searching", 0
     erasing = req.kind is RequestKind.DELETION
@@ -116,7 +123,9 @@ def _progress(req: Request) -> dict[str, Any]:
     done = sum(1 for t in req.tasks if t.status in FINAL_TASK_STATUSES)
     return {
         "status": req.status.value,
-        "words": STATUS_WORDS[req.status],
+        "words": DECIDING_WORDS.get(req.kind, STATUS_WORDS[req.status])
+        if req.status is RequestStatus.AWAITING_APPROVAL
+        else STATUS_WORDS[req.status],
         "done": done,
         "total": len(tasks),
         "tasks": tasks,
@@ -188,17 +197,26 @@ def new_request() -> Any:
                     phone=form.phone.data or "",
                     country=form.country.data or "",
                     details=form.details.data or "",
+                    correction=form.correction() if form.kind.data == "correction" else None,
                 ),
                 channel="portal",
             )
         except IntakeRefused as exc:
-            getattr(form, exc.field or "kind").errors.append(exc.message)
+            name = exc.field or "kind"
+            if name.startswith("correction"):
+                name = form.correction_field(name)
+            getattr(form, name).errors.append(exc.message)
         else:
             flash("submitted", "receipt")
             return redirect(url_for("portal.status", token=receipt.tracking_token))
     status = 422 if form.errors else 200
     return render_template(
-        "portal/request_form.html", form=form, gpc_form=_gpc_form(), laws=_laws_by_kind()
+        "portal/request_form.html",
+        form=form,
+        gpc_form=_gpc_form(),
+        laws=_laws_by_kind(),
+        correction_label=rules.KIND_LABELS[RequestKind.CORRECTION],
+        opt_out_label=rules.KIND_LABELS[RequestKind.OPT_OUT],
     ), status
 
 

@@ -28,6 +28,7 @@ from dsar.rules.types import (
 __all__ = [
     "ACTIONS",
     "APPROVAL_KINDS",
+    "FLAG_PURPOSES",
     "KIND_LABELS",
     "OFFERED_KINDS",
     "REGIMES",
@@ -51,15 +52,31 @@ ACTIONS: dict[RequestKind, TaskAction] = {
     RequestKind.PORTABILITY: TaskAction.LOCATE,
     RequestKind.DELETION: TaskAction.ERASE,
     RequestKind.OPT_OUT: TaskAction.OPT_OUT,
-    RequestKind.LIMIT_SENSITIVE: TaskAction.OPT_OUT,
+    RequestKind.LIMIT_SENSITIVE: TaskAction.LIMIT_SENSITIVE,
+    RequestKind.CORRECTION: TaskAction.CORRECT,
+    RequestKind.RESTRICTION: TaskAction.RESTRICT,
+    RequestKind.OBJECTION: TaskAction.OBJECT,
+}
+
+# The flag each action sets in a system (the connectors' `flag` purposes; the registry
+# names per system which columns or lists carry it).
+FLAG_PURPOSES: dict[TaskAction, str] = {
+    TaskAction.OPT_OUT: "opt_out",
+    TaskAction.RESTRICT: "restriction",
+    TaskAction.OBJECT: "objection",
+    TaskAction.LIMIT_SENSITIVE: "limit_sensitive",
 }
 
 # Kinds the portal and API accept today: each has an automated path end to end.
 OFFERED_KINDS: tuple[RequestKind, ...] = (
     RequestKind.ACCESS,
     RequestKind.PORTABILITY,
+    RequestKind.CORRECTION,
     RequestKind.DELETION,
     RequestKind.OPT_OUT,
+    RequestKind.RESTRICTION,
+    RequestKind.OBJECTION,
+    RequestKind.LIMIT_SENSITIVE,
 )
 
 # A Global Privacy Control signal (`Sec-GPC: 1`) is a request to opt out of sale and sharing
@@ -67,8 +84,13 @@ OFFERED_KINDS: tuple[RequestKind, ...] = (
 GPC_REGIME = "ccpa"
 GPC_CITATION = "11 CCR 7025(b): a GPC signal is a valid request to opt out of sale/sharing"
 
-# Kinds that wait for an officer's approval after a dry run (locate) before acting.
-APPROVAL_KINDS: frozenset[RequestKind] = frozenset({RequestKind.DELETION})
+# Kinds that wait for an officer's decision after a dry run (locate) before acting: an
+# erasure is approved; a correction is decided change by change (dsar.services.corrections);
+# an objection to processing on legitimate interests is upheld unless the company shows
+# compelling grounds (GDPR Art. 21(1), LGPD Art. 18 §2), which is the officer's call.
+APPROVAL_KINDS: frozenset[RequestKind] = frozenset(
+    {RequestKind.DELETION, RequestKind.CORRECTION, RequestKind.OBJECTION}
+)
 
 KIND_LABELS: dict[RequestKind, str] = {
     RequestKind.ACCESS: "See the data held about me",

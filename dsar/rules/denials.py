@@ -10,7 +10,12 @@ LABELS = {
     "manifestly_unfounded": "The request is manifestly unfounded or excessive",
     "rights_of_others": "Answering would adversely affect the rights of others",
     "erasure_exception": "The law requires or allows us to keep this data",
+    "compelling_grounds": (
+        "We have compelling legitimate grounds for the processing that override your "
+        "interests, or need it for legal claims"
+    ),
     "too_many_requests": "You have made this request too many times",
+    "lawful_processing": "The processing you object to complies with the law",
     "outside_jurisdiction": "This law does not apply to you or to us",
     "suspected_fraud": "We suspect the request is fraudulent",
     "other": "Another reason (explained below)",
@@ -35,6 +40,7 @@ def gdpr_like(prefix: str) -> tuple[DenialReason, ...]:
             "manifestly_unfounded": f"{prefix} Art. 12(5)",
             "rights_of_others": f"{prefix} Art. 15(4)",
             "erasure_exception": f"{prefix} Art. 17(3)(a)-(e)",
+            "compelling_grounds": f"{prefix} Art. 21(1)",
             "outside_jurisdiction": f"{prefix} Art. 3 (territorial scope)",
             "suspected_fraud": f"{prefix} Art. 12(6)",
         }

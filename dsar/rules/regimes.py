@@ -248,6 +248,7 @@ REGIMES: dict[str, Regime] = {
                 "not_verified": "LGPD Art. 18 §4",
                 "no_match": "LGPD Art. 18 §4 I",
                 "erasure_exception": "LGPD Art. 16",
+                "lawful_processing": "LGPD Art. 18 §2 (objection only to unlawful processing)",
                 "outside_jurisdiction": "LGPD Arts. 3-4",
                 "suspected_fraud": "LGPD Art. 18 §4",
             }

@@ -19,7 +19,7 @@ from dsar.documents.compose import render_answer
 from dsar.documents.render import RenderedFile, write_atomically
 from dsar.extensions import db
 from dsar.models import Document, Request, RequestStatus
-from dsar.services import review
+from dsar.services import correcting, review
 from dsar.services.events import record
 
 
@@ -41,6 +41,8 @@ def compile_response(request_id: int) -> None:
         _keep_only_stored(folder, names)  # another run finished first
         return
     db.session.refresh(req)
+    if req.correction:
+        correcting.forget_old_values(req)  # the certificate is made: old values go
     superseded = [d for d in req.documents if d.kind in {f.kind for f in files}]
     if after is RequestStatus.COMPLETED:
         review.complete(req)

@@ -11,6 +11,7 @@ from dsar.extensions import db
 from dsar.models import (
     FINAL_TASK_STATUSES,
     Request,
+    RequestKind,
     RequestStatus,
     Role,
     Task,
@@ -82,10 +83,23 @@ def dry_run_complete(req: Request) -> bool:
     return bool(req.tasks) and all(t.status in FINAL_TASK_STATUSES for t in req.tasks)
 
 
+# What approving a dry run does, per kind (a correction is decided change by change).
+APPROVED_ACTIONS = {
+    RequestKind.DELETION: TaskAction.ERASE,
+    RequestKind.OBJECTION: TaskAction.OBJECT,
+}
+
+
 def approve(req: Request, *, actor: str) -> None:
-    """Erase for real what the dry run found, in every system not skipped."""
+    """Act for real on what the dry run found, in every system not skipped: erase, or
+    uphold an objection."""
     if req.status is not S.AWAITING_APPROVAL:
         raise DecisionRefused(f"{req.reference} is not waiting for approval.")
+    action = APPROVED_ACTIONS.get(req.kind)
+    if action is None:
+        raise DecisionRefused(
+            f"{req.reference} is a correction: decide each change on the request's page."
+        )
     if not dry_run_complete(req):
         raise DecisionRefused("Wait for the dry run to finish in every system.")
     if any(t.status is TaskStatus.FAILED for t in req.tasks):
@@ -95,7 +109,7 @@ def approve(req: Request, *, actor: str) -> None:
             continue
         task.preview = task.result
         task.result = None
-        task.action = TaskAction.ERASE
+        task.action = action
         task.status = TaskStatus.PENDING
         task.attempts = 0
         task.found_count = task.erased_count = task.retained_count = 0

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import db
 from dsar.models import ApiKey, Request, RequestKind, RequestStatus, utcnow
 from dsar.rules import GPC_CITATION, GPC_REGIME, KIND_LABELS, OFFERED_KINDS, REGIMES, Verification
-from dsar.services import clock, workflow
+from dsar.services import clock, correcting, workflow
 from dsar.services.events import record
 from dsar.tokens import digest, new_token
 
@@ -33,6 +34,8 @@ class Submission:
     phone: str = ""
     country: str = ""
     details: str = ""
+    # A correction: {"changes": {field: value}, "held": {...}, "other": text}.
+    correction: Any = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,13 @@ def submit(
     sub = _checked(sub, name_required=not gpc)
     if gpc and kind is not RequestKind.OPT_OUT:
         raise IntakeRefused("A Global Privacy Control signal is an opt-out request.", field="kind")
+    correction = None
+    if kind is RequestKind.CORRECTION:
+        correction = correcting.parse(sub.correction)
+    elif sub.correction:
+        raise IntakeRefused(
+            "Changes to make go with a “correct my data” request only.", field="correction"
+        )
     received_at = now or utcnow()
     tracking = new_token()
     req = Request(
@@ -135,6 +145,7 @@ def submit(
         phone=sub.phone,
         country=sub.country,
         details=sub.details,
+        correction=correction,
         received_at=received_at,
         api_key_id=api_key.id if api_key else None,
         gpc=gpc,

@@ -34,6 +34,8 @@ from dsar.models import (
     TaskStatus,
     utcnow,
 )
+from dsar.rules.corrections import LABELS
+from dsar.services import correcting
 from dsar.services.events import record
 from dsar.services.recipients import officers
 from dsar.tokens import digest, new_token
@@ -51,13 +53,28 @@ OUTCOMES: dict[TaskAction, tuple[str, ...]] = {
     TaskAction.LOCATE: ("found", "nothing"),
     TaskAction.ERASE: ("erased", "nothing"),
     TaskAction.OPT_OUT: ("opted_out", "nothing"),
+    TaskAction.CORRECT: ("corrected", "nothing"),
+    TaskAction.RESTRICT: ("restricted", "nothing"),
+    TaskAction.OBJECT: ("objected", "nothing"),
+    TaskAction.LIMIT_SENSITIVE: ("limited", "nothing"),
 }
 ACTION_WORDS = {
     TaskAction.LOCATE: "find",
     TaskAction.ERASE: "erase",
     TaskAction.OPT_OUT: "opt out",
+    TaskAction.CORRECT: "correct",
+    TaskAction.RESTRICT: "restrict",
+    TaskAction.OBJECT: "honour an objection for",
+    TaskAction.LIMIT_SENSITIVE: "limit the use of sensitive data for",
 }
 _LINK_EVENTS = ("manual_task_sent", "manual_task_unassigned")
+
+
+def changes_to_make(task: Task) -> list[tuple[str, str]]:
+    """A correction's accepted changes, as the owner reads them: (what, new value)."""
+    if task.action is not TaskAction.CORRECT:
+        return []
+    return [(LABELS[k], v) for k, v in correcting.changes(task.request).items()]
 
 
 def deadline_days(system: DataSystem) -> int:
@@ -219,6 +236,7 @@ def _send_link(task: Task, token: str, due: date) -> None:
         action_words=words,
         due=due,
         instructions=instructions(system),
+        changes=changes_to_make(task),
         task_link=f"{current_app.config['DSAR_BASE_URL']}/task/{token}",
         request_id=req.id,
     )

@@ -117,6 +117,8 @@ def _receipt(system: DataSystem, outcome: str, count: int, kept: int) -> str:
         return f"{system.name}: no records held, checked by the owner"
     if outcome == "opted_out":
         return f"{system.name}: opted out by the owner ({count} record(s))"
+    if outcome in ("corrected", "restricted", "objected", "limited"):
+        return f"{system.name}: {outcome} by the owner ({count} record(s))"
     words = f"{system.name}: {count} record(s) {outcome} by the owner"
     return words + (f", {kept} kept" if kept else "")
 

@@ -160,6 +160,7 @@ def purge_record(req: Request, *, now: datetime, dry_run: bool = False) -> int:
     req.country = ""
     req.details = ""
     req.received_note = ""
+    req.correction = None  # the values asked for and decided are the person's data too
     req.idempotency_digest = ""  # a keyed hash of the API body, which held the identity
     req.record_purged_at = now
     record(

@@ -1,4 +1,5 @@
-"""Run one request's task in one data system, on a worker: locate, erase or opt out.
+"""Run one request's task in one data system, on a worker: locate, erase, correct, or set
+a flag (opt out, restrict, object, limit the use of sensitive data).
 
 A task is claimed before it runs (queued -> running, one conditional UPDATE), so a job sent
 twice runs once; a system with a concurrency cap makes extra jobs come back a second later
@@ -27,7 +28,8 @@ from dsar.models import (
     TaskStatus,
     utcnow,
 )
-from dsar.services import fanout
+from dsar.rules import FLAG_PURPOSES
+from dsar.services import correcting, fanout
 from dsar.services.connections import connector
 from dsar.services.events import record
 
@@ -66,13 +68,14 @@ def identity_for(task: Task) -> Identity:
             for name, values in (found.get("identifiers") or {}).items():
                 if name in needs:
                     extra.setdefault(name, set()).update(str(v) for v in values)
-    return Identity(
+    identity = Identity(
         email=req.email,
         phone=req.phone,
         name=req.name,
         extra={name: tuple(sorted(values)) for name, values in extra.items()},
         region=current_app.config["DSAR_PHONE_REGION"],
     )
+    return correcting.before(req, identity) if req.correction else identity
 
 
 def _act(task: Task) -> Outcome:
@@ -81,8 +84,21 @@ def _act(task: Task) -> Outcome:
     calls: dict[TaskAction, Callable[[Identity], Outcome]] = {
         TaskAction.LOCATE: reach.locate,
         TaskAction.ERASE: reach.erase,
-        TaskAction.OPT_OUT: reach.opt_out,
     }
+    if task.action is TaskAction.CORRECT:
+        # Proof of correction: search again with the new values; each place the system
+        # changed must show them.
+        outcome, missing = correcting.correct(reach, task, identity)
+        task.proof_checked_at, task.remaining_count = utcnow(), missing
+        if missing:
+            raise ConnectorError(
+                f"{missing} changed place(s) do not show the new value when searched again; "
+                "check the system's correct settings"
+            )
+        return outcome
+    purpose = FLAG_PURPOSES.get(task.action)
+    if purpose is not None:  # opt out, restrict, object, limit: set what the registry names
+        return reach.flag(identity, purpose)
     outcome = calls[task.action](identity)
     if task.action is TaskAction.ERASE:
         # Proof of erasure: search again; only data kept under an exception may remain.

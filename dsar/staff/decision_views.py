@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_wtf import FlaskForm
 
 from dsar import inputs
-from dsar.models import Request, Task
-from dsar.services import decisions
+from dsar.exceptions import DecisionRefused
+from dsar.extensions import db
+from dsar.models import Request, RequestKind, Task
+from dsar.services import corrections, decisions
 from dsar.staff.forms import (
     AssignForm,
     CancelForm,
@@ -22,7 +24,7 @@ from dsar.staff.forms import (
     NoteForm,
     SkipForm,
 )
-from dsar.staff.request_views import act_on, request_or_404
+from dsar.staff.request_views import act_on, render_page, request_or_404
 from dsar.staff.views import ACTORS, actor, bp, roles_required
 
 
@@ -67,12 +69,38 @@ def note(reference: str) -> Any:
 @bp.post("/requests/<reference>/approve")
 @roles_required(*ACTORS)
 def approve(reference: str) -> Any:
+    objection = request_or_404(reference).kind is RequestKind.OBJECTION
     return _with_form(
         ConfirmForm(),
         reference,
         lambda form, req: decisions.approve(req, actor=actor()),
-        "Approved: the erasure is running in every system.",
+        "Upheld: every system is marking the records."
+        if objection
+        else "Approved: the erasure is running in every system.",
     )
+
+
+@bp.post("/requests/<reference>/correction")
+@roles_required(*ACTORS)
+def decide_correction(reference: str) -> Any:
+    """Accept, edit or refuse each change of a correction; a refusal keeps what was typed."""
+    req = request_or_404(reference)
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    typed = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    try:
+        done = corrections.decide(req, typed, actor=actor())
+    except DecisionRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return render_page(request_or_404(reference), typed=typed), 422
+    made = len(done["accepted"])
+    flash(
+        f"Decided: {made} change{'s' if made != 1 else ''} being made in every system that "
+        f"holds {'them' if made != 1 else 'it'}; {len(done['refused'])} refused.",
+        "info",
+    )
+    return _page(reference)
 
 
 @bp.post("/requests/<reference>/deny")

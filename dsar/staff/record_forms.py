@@ -15,14 +15,14 @@ from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
 
 from dsar import inputs
 from dsar.forms import Form
-from dsar.portal.forms import phone_number
+from dsar.portal.forms import CorrectionFields, phone_number
 from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES
 from dsar.services.staff_intake import CHANNELS
 
 LIMITS = inputs.LIMITS
 
 
-class RecordRequestForm(Form):
+class RecordRequestForm(Form, CorrectionFields):
     channel = RadioField(
         "How did the request reach us?",
         choices=[SelectChoice(key, label) for key, label in CHANNELS.items()],

@@ -60,6 +60,7 @@ def record_request() -> Any:
             phone=form.phone.data or "",
             country=form.country.data or "",
             details=form.details.data or "",
+            correction=form.correction() if form.kind.data == "correction" else None,
         )
         recorded = staff_intake.Recorded(
             channel=form.channel.data,
@@ -71,7 +72,10 @@ def record_request() -> Any:
         try:
             receipt = staff_intake.record_request(sub, recorded, user=current_user)
         except IntakeRefused as exc:
-            getattr(form, exc.field or "kind").errors = [exc.message]
+            name = exc.field or "kind"
+            if name.startswith("correction"):
+                name = form.correction_field(name)
+            getattr(form, name).errors = [exc.message]
         else:
             flash(f"Request {receipt.request.reference} recorded.", "success")
             return redirect(url_for("staff.request_page", reference=receipt.request.reference))

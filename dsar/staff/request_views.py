@@ -14,7 +14,8 @@ from dsar import actors, rules
 from dsar.exceptions import ClockRefused, DecisionRefused
 from dsar.extensions import db
 from dsar.models import Request, RequestStatus, Task, User
-from dsar.services import clock, decisions, downloads, reminders, staff_intake
+from dsar.rules import corrections as correction_rules
+from dsar.services import clock, corrections, decisions, downloads, reminders, staff_intake
 from dsar.staff.forms import (
     AssignForm,
     CancelForm,
@@ -78,7 +79,11 @@ DOCUMENT_KINDS = {
 @bp.get("/requests/<reference>")
 @login_required
 def request_page(reference: str) -> str:
-    req = request_or_404(reference)
+    return render_page(request_or_404(reference))
+
+
+def render_page(req: Request, **extra: Any) -> str:
+    """The request's page; `extra` carries what a refused decision keeps (typed values)."""
     rule_set = rules.regime(req.regime)
     return render_template(
         "staff/request.html",
@@ -102,7 +107,19 @@ def request_page(reference: str) -> str:
         **(
             review_views.review_context(req) if req.status is RequestStatus.READY_FOR_REVIEW else {}
         ),
+        **((correction_context(req) if req.correction else {}) | extra),
     )
+
+
+def correction_context(req: Request) -> dict[str, Any]:
+    """A correction's page shows each asked change beside what every system holds."""
+    reviewing = req.status is RequestStatus.AWAITING_APPROVAL
+    return {
+        "correction_rows": corrections.review(req) if reviewing else [],
+        "correction_reasons": correction_rules.refusals(req.regime),
+        "correction_labels": correction_rules.LABELS,
+        "typed": {},
+    }
 
 
 def act_on(reference: str, act: Callable[[Request], None], done: str) -> Any:

@@ -6,6 +6,15 @@
   var hint = document.getElementById("kind-hint");
   if (!law) { return; }
   var choices = Array.prototype.slice.call(document.querySelectorAll("#kind label[data-laws]"));
+  // Sections that belong to one right (the correction's fields) show only when it is chosen.
+  var sections = Array.prototype.slice.call(document.querySelectorAll("[data-kind]"));
+
+  function showSections() {
+    var picked = document.querySelector("#kind input:checked");
+    sections.forEach(function (section) {
+      section.hidden = !picked || picked.value !== section.dataset.kind;
+    });
+  }
 
   function update() {
     var chosen = law.value;
@@ -16,8 +25,10 @@
       if (!granted && input.checked) { input.checked = false; }
     });
     if (hint) { hint.hidden = !chosen; }
+    showSections();
   }
 
   law.addEventListener("change", update);
+  choices.forEach(function (label) { label.querySelector("input").addEventListener("change", showSections); });
   update();
 }());
