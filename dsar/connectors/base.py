@@ -23,20 +23,13 @@ from typing import Any, Protocol
 
 import phonenumbers
 
+from dsar.rules import corrections
+
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 IDENTITY_FIELDS = frozenset({"email", "phone", "name"})
-# The person's details a correction may change, and the columns a system maps to them.
-CORRECTABLE_FIELDS = (
-    "name",
-    "given_name",
-    "family_name",
-    "email",
-    "phone",
-    "street",
-    "postcode",
-    "city",
-    "country",
-)
+# The person's details a correction may change (the rules' list, in the officer's order);
+# a system's `correct` settings map its columns to these.
+CORRECTABLE_FIELDS = tuple(f.key for f in corrections.DECIDED)
 # The flags a system may set on the person's records, one set of settings each.
 FLAG_PURPOSES = ("opt_out", "restriction", "objection", "limit_sensitive")
 # What a system says when it has no setting for a purpose (each kind words opt_out its own way).
