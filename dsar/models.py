@@ -58,6 +58,8 @@ class RequestStatus(enum.StrEnum):
     RECEIVED = "received"
     AWAITING_VERIFICATION = "awaiting_verification"
     AWAITING_APPROVAL = "awaiting_approval"
+    # An appeal, waiting for the written decision of an officer who did not deny.
+    AWAITING_DECISION = "awaiting_decision"
     IN_PROGRESS = "in_progress"
     ACTION_REQUIRED = "action_required"
     COMPILING = "compiling"
@@ -191,6 +193,9 @@ class Request(db.Model):
         Index("ix_requests_email", "email"),
         # An API client's retry with the same Idempotency-Key finds the request it made.
         Index("uq_requests_idempotency", "api_key_id", "idempotency_key", unique=True),
+        # One appeal per denied request; the appeal link emailed finds the denied request.
+        Index("uq_requests_appeal_of_id", "appeal_of_id", unique=True),
+        Index("uq_requests_appeal_hash", "appeal_hash", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -231,6 +236,10 @@ class Request(db.Model):
     paused_since: Mapped[date | None]
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An appeal is a request of its own, linked to the denied request it contests (one
+    # appeal per denial); the denied request holds a keyed hash of the appeal link emailed.
+    appeal_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
+    appeal_hash: Mapped[str | None] = mapped_column(String(64))
     # An earlier request from the same identity and kind, flagged for the officer.
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
     denial_reason: Mapped[str] = mapped_column(String(32), default="")
@@ -247,7 +256,16 @@ class Request(db.Model):
         back_populates="request", order_by="Task.id", cascade="all, delete-orphan"
     )
     assignee: Mapped[User | None] = relationship()
-    duplicate_of: Mapped[Request | None] = relationship(remote_side="Request.id")
+    duplicate_of: Mapped[Request | None] = relationship(
+        remote_side="Request.id", foreign_keys=[duplicate_of_id]
+    )
+    appeal_of: Mapped[Request | None] = relationship(
+        remote_side="Request.id", foreign_keys=[appeal_of_id]
+    )
+    # The appeal against this request's denial, if the person appealed.
+    appeal: Mapped[Request | None] = relationship(
+        foreign_keys=[appeal_of_id], uselist=False, viewonly=True
+    )
     events: Mapped[list[Event]] = relationship(
         back_populates="request", order_by="Event.id", cascade="all, delete-orphan"
     )
@@ -260,6 +278,10 @@ class Request(db.Model):
     redactions: Mapped[list[Redaction]] = relationship(
         order_by="Redaction.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def is_appeal(self) -> bool:
+        return self.appeal_of_id is not None
 
 
 class Task(db.Model):
