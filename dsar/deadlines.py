@@ -160,15 +160,18 @@ def explain(
     events: Iterable[ClockEvent] = (),
     today: date | None = None,
     zone: str | None = None,
+    appeal: bool = False,
 ) -> Deadline:
-    """Every due date of a request received on `received`, given its clock history."""
+    """Every due date of a request received on `received`, given its clock history; for an
+    appeal (received the day it was filed), the law's time to decide it."""
     rules = regime(regime_key)
     history = sorted(events, key=lambda e: e.on)
     today = today or date.today()
-    trace = [f"Received {_fmt(received)}" + (f" ({zone})." if zone else ".")]
-    base = rules.respond_period(kind)
+    what = "Appeal received" if appeal else "Received"
+    trace = [f"{what} {_fmt(received)}" + (f" ({zone})." if zone else ".")]
+    base = rules.respond_period(kind, appeal=appeal)
     raw, step = _count(received, base)
-    trace.append(f"Response: {step}")
+    trace.append(f"{'Decision' if appeal else 'Response'}: {step}")
     if base.counting_note:
         trace.append(f"Counting rule: {base.counting_note}.")
     paused, paused_since, pause_steps = _paused_days(rules, history, today)
@@ -178,14 +181,14 @@ def explain(
         trace.append(f"With {paused} paused day{'s' if paused != 1 else ''} → {_fmt(raw)}")
     first, roll_steps = _roll(raw, base)
     trace += roll_steps
-    extension = rules.extension_for(kind)
+    extension = rules.extension_for(kind, appeal=appeal)
     extended = None
     extend_event = next((e for e in history if e.action == "extend"), None)
     if extend_event is not None:
         if extension is None:
             raise ClockError(f"{rules.name} allows no extension for this kind of request")
         extended = _extended(received, base, extension.period, paused, trace, extend_event)
-    ack = rules.acknowledge_period(kind)
+    ack = rules.acknowledge_period(kind, appeal=appeal)
     acknowledge_by = None
     if ack is not None:
         acknowledge_by, ack_steps = apply_period(received, ack)
@@ -241,8 +244,9 @@ def compute(
     *,
     events: Iterable[ClockEvent] = (),
     today: date | None = None,
+    appeal: bool = False,
 ) -> Deadline:
     """Due dates for a request received at `received_at`, counted in the company's zone."""
     day = received_on(received_at, tz_name)
     now = today or datetime.now(ZoneInfo(tz_name)).date()
-    return explain(regime_key, kind, day, events=events, today=now, zone=tz_name)
+    return explain(regime_key, kind, day, events=events, today=now, zone=tz_name, appeal=appeal)

@@ -13,8 +13,18 @@ _CLOSING = {S.DENIED, S.CANCELLED}
 
 TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     S.RECEIVED: frozenset(
-        {S.AWAITING_VERIFICATION, S.AWAITING_APPROVAL, S.IN_PROGRESS, S.DUPLICATE, *_CLOSING}
+        {
+            S.AWAITING_VERIFICATION,
+            S.AWAITING_APPROVAL,
+            S.AWAITING_DECISION,
+            S.IN_PROGRESS,
+            S.DUPLICATE,
+            *_CLOSING,
+        }
     ),
+    # An appeal: granted, it runs as the request would have (a dry run first where the
+    # kind needs approval); refused, it is denied; or it is withdrawn.
+    S.AWAITING_DECISION: frozenset({S.AWAITING_APPROVAL, S.IN_PROGRESS, *_CLOSING}),
     S.AWAITING_VERIFICATION: frozenset(
         {S.AWAITING_APPROVAL, S.IN_PROGRESS, S.DUPLICATE, *_CLOSING}
     ),

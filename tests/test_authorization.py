@@ -45,6 +45,11 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("portal.download", "GET"): everyone(404),
     ("portal.download", "POST"): everyone(404),
     ("portal.answer_file", "GET"): everyone(404),  # another request's document
+    ("portal.appeal", "GET"): everyone(200),  # "this decision cannot be appealed here"
+    ("portal.appeal", "POST"): everyone(422),
+    ("portal.appeal_by_link", "GET"): everyone(404),  # a tracking token is no appeal link
+    ("portal.appeal_by_link", "POST"): everyone(404),
+    ("staff.decide_appeal", "POST"): {**ACTORS, "officer": {422}, "admin": {422}},
     ("portal.verify", "GET"): everyone(200),
     ("portal.verify", "POST"): everyone(302),
     ("owner.task", "GET"): everyone(404),  # not a task link: "used or expired"

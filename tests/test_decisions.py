@@ -68,7 +68,8 @@ def test_deny_tells_the_person_why_and_how_to_appeal(
         "We could not verify your identity (Va. Code 59.1-577 (request not authenticated))" in text
     )
     assert "We could not confirm the address." in text
-    assert "we decide appeals within 60 days (Va. Code 59.1-577(C))" in text
+    assert "you may appeal our decision (Va. Code 59.1-577(C))" in text
+    assert "/appeal/" in text and "within 60 days" in text
     assert "Virginia Attorney General" in text
     (event,) = events(req, "denied")
     assert event.actor == "user:7"

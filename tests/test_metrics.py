@@ -225,8 +225,10 @@ def test_an_empty_year_shows_zeros(
         assert cells(page, f"by-kind-of-request-{key}")[1:] == ["0"] * 5 + [NONE, NONE]
     assert "portability" not in page.lower()
     assert "No request received in 2024 was denied." in page
+    assert "No appeal was filed in 2024." in page
     rows = list(csv.DictReader(io.StringIO(client.get("/audit/metrics.csv?year=2024").text)))
-    assert [r["received"] for r in rows] == ["0"] * 6
+    assert [r["received"] for r in rows] == ["0"] * 7  # five kinds, all requests, appeals
+    assert rows[-1]["scope"] == "appeals"
     assert client.get("/audit/metrics.pdf?year=2024").status_code == 200
 
 

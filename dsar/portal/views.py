@@ -20,7 +20,7 @@ from dsar.models import (
 )
 from dsar.portal.forms import ConfirmForm, GpcForm, RequestForm
 from dsar.rules import Unit
-from dsar.services import delivery, intake
+from dsar.services import appeals, delivery, intake
 
 bp = Blueprint("portal", __name__)
 
@@ -28,6 +28,9 @@ STATUS_WORDS = {
     RequestStatus.RECEIVED: "Received",
     RequestStatus.AWAITING_VERIFICATION: "Waiting for you to confirm your email address",
     RequestStatus.AWAITING_APPROVAL: "In progress: our privacy team is checking what to erase",
+    RequestStatus.AWAITING_DECISION: (
+        "Your appeal is with a member of our privacy team who did not take the first decision"
+    ),
     RequestStatus.IN_PROGRESS: "In progress: searching our systems",
     RequestStatus.ACTION_REQUIRED: "In progress: our privacy team is handling a delay",
     RequestStatus.COMPILING: "In progress: preparing your answer",
@@ -69,12 +72,13 @@ _SPANS = {Unit.MONTHS: "calendar month", Unit.DAYS: "day", Unit.BUSINESS_DAYS: "
 def why_this_date(req: Request) -> list[str]:
     """The due date explained in plain words for the person (officers see the full trace)."""
     rule_set = rules.regime(req.regime)
-    period = rule_set.respond_period(req.kind)
+    period = rule_set.respond_period(req.kind, appeal=req.is_appeal)
     span = f"{period.amount} {_SPANS[period.unit]}{'s' if period.amount != 1 else ''}"
     received = deadlines.received_on(req.received_at, current_app.config["DSAR_TIMEZONE"])
+    what, to = ("appeal", "decide an appeal") if req.is_appeal else ("request", "answer")
     lines = [
-        f"We received your request on {received:%-d %B %Y}.",
-        f"{rule_set.name} gives us {span} to answer ({period.citation}).",
+        f"We received your {what} on {received:%-d %B %Y}.",
+        f"{rule_set.name} gives us {span} to {to} ({period.citation}).",
     ]
     if period.roll_to_working_day:
         lines.append("When that day is a weekend or a bank holiday, the next working day counts.")
@@ -123,9 +127,7 @@ def _progress(req: Request) -> dict[str, Any]:
     done = sum(1 for t in req.tasks if t.status in FINAL_TASK_STATUSES)
     return {
         "status": req.status.value,
-        "words": DECIDING_WORDS.get(req.kind, STATUS_WORDS[req.status])
-        if req.status is RequestStatus.AWAITING_APPROVAL
-        else STATUS_WORDS[req.status],
+        "words": _status_words(req),
         "done": done,
         "total": len(tasks),
         "tasks": tasks,
@@ -133,6 +135,14 @@ def _progress(req: Request) -> dict[str, Any]:
         "delivery": delivery.state(req),
         "working": req.status in transitions.OPEN_STATUSES,
     }
+
+
+def _status_words(req: Request) -> str:
+    if req.status is RequestStatus.AWAITING_APPROVAL:
+        return DECIDING_WORDS.get(req.kind, STATUS_WORDS[req.status])
+    if req.is_appeal and req.status is RequestStatus.DENIED:
+        return "Closed: after your appeal, we upheld our decision"
+    return STATUS_WORDS[req.status]
 
 
 def gpc_signal() -> bool:
@@ -243,6 +253,8 @@ def status(token: str) -> str:
         delivery_state=delivery.state(req),
         granted=delivery_views.granted(req),
         send_form=ConfirmForm(),
+        denial=regime.denial(req.denial_reason) if req.status is RequestStatus.DENIED else None,
+        may_appeal=appeals.may_appeal(req),
     )
 
 
@@ -272,5 +284,6 @@ def no_store(response: Any) -> Any:
     return response
 
 
-# The answer's delivery (download codes, grants, files) registers on `bp` when imported.
-from dsar.portal import delivery_views  # noqa: E402
+# The answer's delivery (download codes, grants, files) and the appeal form register on
+# `bp` when imported.
+from dsar.portal import appeal_views, delivery_views  # noqa: E402, F401

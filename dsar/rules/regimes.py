@@ -261,7 +261,12 @@ REGIMES: dict[str, Regime] = {
         "Virginia (VCDPA)",
         "Va. Code",
         "59.1-577",
-        Appeal(Period(60, Unit.DAYS, "Va. Code 59.1-577(C): 60 days"), "Va. Code 59.1-577(C)"),
+        Appeal(
+            Period(60, Unit.DAYS, "Va. Code 59.1-577(C): 60 days of receipt of the appeal"),
+            "Va. Code 59.1-577(C)",
+            authority="the Virginia Office of the Attorney General, Consumer Protection Section",
+            complaint_url="https://www.oag.state.va.us/consumer-protection/",
+        ),
         "You may appeal our decision; we decide appeals within 60 days, and you may then "
         "contact the Virginia Attorney General.",
     ),
@@ -275,6 +280,8 @@ REGIMES: dict[str, Regime] = {
             "C.R.S. 6-1-1306(3)",
             extension=Period(60, Unit.DAYS, "C.R.S. 6-1-1306(3)(b): 60 more (unverified)"),
             note="the 60-day appeal extension is unverified: DSAR_CO_APPEAL_EXTENSION_DAYS",
+            authority="the Colorado Attorney General, Department of Law",
+            complaint_url="https://coag.gov/file-complaint/",
         ),
         "You may appeal our decision; we decide appeals within 45 days, and you may then "
         "contact the Colorado Attorney General.",
@@ -287,6 +294,8 @@ REGIMES: dict[str, Regime] = {
         Appeal(
             Period(60, Unit.DAYS, "Conn. Gen. Stat. 42-520(d): 60 days"),
             "Conn. Gen. Stat. 42-520(d)",
+            authority="the Connecticut Office of the Attorney General",
+            complaint_url="https://portal.ct.gov/ag/",
         ),
         "You may appeal our decision; we decide appeals within 60 days, and you may then "
         "contact the Connecticut Attorney General.",

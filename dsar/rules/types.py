@@ -71,12 +71,17 @@ class DenialReason:
 
 @dataclass(frozen=True)
 class Appeal:
-    """A refused person may appeal; the company decides within `decide_within`."""
+    """A refused person may appeal; the company decides within `decide_within`, in writing,
+    and when it refuses the appeal tells the person how to complain to `authority`."""
 
     decide_within: Period
     citation: str
     extension: Period | None = None
     note: str = ""
+    # Who takes a complaint after a refused appeal, and where (the law asks for an online
+    # mechanism where one is available).
+    authority: str = ""
+    complaint_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,13 +104,20 @@ class Regime:
     complaint: str = ""
     notes: tuple[str, ...] = ()
 
-    def respond_period(self, kind: RequestKind) -> Period:
+    def respond_period(self, kind: RequestKind, *, appeal: bool = False) -> Period:
+        if appeal and self.appeal is not None:
+            return self.appeal.decide_within
         return self.respond_by_kind.get(kind, self.respond)
 
-    def acknowledge_period(self, kind: RequestKind) -> Period | None:
-        return self.acknowledge_by_kind.get(kind)
+    def acknowledge_period(self, kind: RequestKind, *, appeal: bool = False) -> Period | None:
+        return None if appeal else self.acknowledge_by_kind.get(kind)
 
-    def extension_for(self, kind: RequestKind) -> Extension | None:
+    def extension_for(self, kind: RequestKind, *, appeal: bool = False) -> Extension | None:
+        if appeal:
+            if self.appeal is None or self.appeal.extension is None:
+                return None
+            more = self.appeal.extension
+            return Extension(more, citation=more.citation, note=self.appeal.note)
         return None if kind in self.no_extension_kinds else self.extension
 
     def verification_for(self, kind: RequestKind) -> Requirement:

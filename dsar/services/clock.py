@@ -37,7 +37,13 @@ def history(req: Request) -> list[deadlines.ClockEvent]:
 def recompute(req: Request, *, today: date | None = None) -> deadlines.Deadline:
     """Set the request's dates from its receipt and clock history (the caller commits)."""
     due = deadlines.compute(
-        req.regime, req.kind, req.received_at, _zone(), events=history(req), today=today
+        req.regime,
+        req.kind,
+        req.received_at,
+        _zone(),
+        events=history(req),
+        today=today,
+        appeal=req.is_appeal,
     )
     req.due_on = due.respond_by
     req.first_due_on = due.first_respond_by
@@ -91,9 +97,10 @@ def resume(req: Request, *, actor: str, now: datetime | None = None) -> None:
 def extend(req: Request, *, reason: str, actor: str, now: datetime | None = None) -> None:
     """Extend once, within the first deadline, and tell the person why and until when."""
     rules = regime(req.regime)
-    extension = rules.extension_for(req.kind)
+    extension = rules.extension_for(req.kind, appeal=req.is_appeal)
     if extension is None:
-        raise ClockRefused(f"{rules.name} allows no extension for this kind of request.")
+        what = "an appeal" if req.is_appeal else "this kind of request"
+        raise ClockRefused(f"{rules.name} allows no extension for {what}.")
     _open(req)
     reason = _reason(reason)
     if req.extended_due_on is not None:

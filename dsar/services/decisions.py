@@ -21,7 +21,7 @@ from dsar.models import (
     utcnow,
 )
 from dsar.rules import regime
-from dsar.services import clock, workflow
+from dsar.services import appeals, clock, workflow
 from dsar.services.events import record
 
 MAX_TEXT = 5000
@@ -122,6 +122,10 @@ def approve(req: Request, *, actor: str) -> None:
 def deny(req: Request, reason_key: str, text: str, *, actor: str) -> None:
     """Refuse, telling the person why, under which rule, and how to complain or appeal."""
     rules = regime(req.regime)
+    if req.is_appeal:
+        raise DecisionRefused(
+            f"{req.reference} is an appeal: grant or refuse it in writing on its page."
+        )
     reason = rules.denial(reason_key)
     if reason is None:
         raise DecisionRefused(f"Choose one of the reasons {rules.name} allows.")
@@ -136,6 +140,7 @@ def deny(req: Request, reason_key: str, text: str, *, actor: str) -> None:
         citation=reason.citation,
     )
     req.denial_reason, req.denial_text = reason_key, text
+    appeal_link = appeals.issue_link(req)
     db.session.commit()
     mail.send(
         to=req.email,
@@ -145,6 +150,7 @@ def deny(req: Request, reason_key: str, text: str, *, actor: str) -> None:
         reason=reason,
         text=text,
         regime=rules,
+        appeal_link=appeal_link,
         request_id=req.id,
     )
 

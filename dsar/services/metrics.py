@@ -11,6 +11,10 @@ Counting rules, chosen once and stated on every copy of the report:
 - *days to respond* are calendar days, in `DSAR_TIMEZONE`, from the day of receipt to the day
   of the substantive answer: `completed_at` for a completed or a denied request (the moment
   it was delivered, or the denial sent). Open and closed-without-answer requests have none.
+- an appeal (Va. Code 59.1-577(C), C.R.S. 6-1-1306(3), Conn. Gen. Stat. 42-520(d)) is not a
+  second request of its kind: appeals are counted apart, in the year they were filed, as
+  granted, refused, withdrawn or still open, with the calendar days from filing to the
+  written decision and whether it came by the appeal's due date.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from sqlalchemy import select
 
 from dsar import rules
 from dsar.extensions import db
-from dsar.models import Request, RequestKind, RequestStatus
+from dsar.models import Event, Request, RequestKind, RequestStatus
 from dsar.rules.denials import LABELS as DENIAL_LABELS
 
 FIRST_YEAR = 2000
@@ -98,6 +102,27 @@ class Row:
 
 
 @dataclass
+class Appeals:
+    """The appeals filed in the year: how each was decided, and how fast."""
+
+    received: int = 0
+    granted: int = 0
+    refused: int = 0
+    withdrawn: int = 0
+    open: int = 0
+    on_time: int = 0
+    days: list[int] = field(default_factory=list)
+
+    @property
+    def decided(self) -> int:
+        return len(self.days)
+
+    @property
+    def median_days(self) -> float | None:
+        return float(statistics.median(self.days)) if self.days else None
+
+
+@dataclass
 class Metrics:
     year: int
     timezone: str
@@ -105,6 +130,7 @@ class Metrics:
     by_kind: list[Row]
     by_regime: list[Row]
     total: Row
+    appeals: Appeals = field(default_factory=Appeals)
 
     @property
     def denial_reasons(self) -> list[tuple[str, str]]:
@@ -140,7 +166,11 @@ def report(year: int) -> Metrics:
             Request.denial_reason,
             Request.received_at,
             Request.completed_at,
-        ).where(Request.received_at >= start, Request.received_at < end)
+        ).where(
+            Request.received_at >= start,
+            Request.received_at < end,
+            Request.appeal_of_id.is_(None),
+        )
     ).all()
     kinds = {k: Row(k.value, KIND_NAMES[k]) for k in CCPA_KINDS}
     regimes: dict[str, Row] = {}
@@ -158,7 +188,44 @@ def report(year: int) -> Metrics:
             row.add(status, reason, days)
     by_kind = [kinds[k] for k in RequestKind if k in kinds]
     by_regime = sorted(regimes.values(), key=lambda r: r.label)
-    return Metrics(year, tz_name, datetime.now(UTC), by_kind, by_regime, total)
+    appeals = _appeals(start, end, tz)
+    return Metrics(year, tz_name, datetime.now(UTC), by_kind, by_regime, total, appeals)
+
+
+def _appeals(start: datetime, end: datetime, tz: ZoneInfo) -> Appeals:
+    rows = db.session.execute(
+        select(Request.id, Request.status, Request.received_at, Request.due_on).where(
+            Request.received_at >= start,
+            Request.received_at < end,
+            Request.appeal_of_id.is_not(None),
+        )
+    ).all()
+    decided = dict(
+        db.session.execute(
+            select(Event.request_id, Event.at).where(
+                Event.action.in_(("appeal_granted", "appeal_refused")),
+                Event.request_id.in_([row.id for row in rows]),
+            )
+        ).all()
+    )
+    out = Appeals()
+    for appeal_id, status, received_at, due_on in rows:
+        out.received += 1
+        at = decided.get(appeal_id)
+        if at is None:
+            if status in CLOSED_OTHER:
+                out.withdrawn += 1
+            else:
+                out.open += 1
+            continue
+        if status is RequestStatus.DENIED:
+            out.refused += 1
+        else:
+            out.granted += 1
+        day = at.astimezone(tz).date()
+        out.days.append((day - received_at.astimezone(tz).date()).days)
+        out.on_time += day <= due_on
+    return out
 
 
 CSV_FIGURES = ("received", "complied", "denied", "open", "closed_other", "answered")
@@ -177,6 +244,12 @@ def csv_rows(metrics: Metrics) -> list[list[str]]:
         line += [format_days(row.median_days), format_days(row.mean_days)]
         line += [str(row.denial_reasons[key]) for key in reasons]
         lines.append(line)
+    # Appeals on a line of their own: complied = granted, denied = refused.
+    a = metrics.appeals
+    line = [str(metrics.year), "appeals", "appeals", "Appeals"]
+    line += [str(n) for n in (a.received, a.granted, a.refused, a.open, a.withdrawn, a.decided)]
+    line += [format_days(a.median_days), ""] + ["" for _ in reasons]
+    lines.append(line)
     return lines
 
 

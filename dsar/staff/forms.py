@@ -6,6 +6,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -71,6 +72,18 @@ class DenyForm(Form):
         "Explanation for the person",
         validators=[Length(max=5000, message="Keep it under 5,000 characters.")],
     )
+
+
+class AppealDecisionForm(Form):
+    outcome = RadioField(
+        "Decision",
+        choices=[
+            SelectChoice("granted", "Grant the appeal"),
+            SelectChoice("refused", "Refuse the appeal"),
+        ],
+        validators=[InputRequired("Choose whether to grant or refuse the appeal.")],
+    )
+    text = _text_field("The written decision, for the person", "Write the decision.")
 
 
 class ClarifyForm(Form):

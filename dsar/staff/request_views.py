@@ -15,8 +15,17 @@ from dsar.exceptions import ClockRefused, DecisionRefused
 from dsar.extensions import db
 from dsar.models import Request, RequestStatus, Task, User
 from dsar.rules import corrections as correction_rules
-from dsar.services import clock, corrections, decisions, downloads, reminders, staff_intake
+from dsar.services import (
+    appeals,
+    clock,
+    corrections,
+    decisions,
+    downloads,
+    reminders,
+    staff_intake,
+)
 from dsar.staff.forms import (
+    AppealDecisionForm,
     AssignForm,
     CancelForm,
     ClarifyForm,
@@ -89,7 +98,7 @@ def render_page(req: Request, **extra: Any) -> str:
         "staff/request.html",
         req=req,
         regime=rule_set,
-        extension=rule_set.extension_for(req.kind),
+        extension=rule_set.extension_for(req.kind, appeal=req.is_appeal),
         labels=rules.KIND_LABELS,
         logout_form=LogoutForm(),
         reason_form=ReasonForm(),
@@ -107,8 +116,22 @@ def render_page(req: Request, **extra: Any) -> str:
         **(
             review_views.review_context(req) if req.status is RequestStatus.READY_FOR_REVIEW else {}
         ),
-        **((correction_context(req) if req.correction else {}) | extra),
+        **(appeal_context(req) | (correction_context(req) if req.correction else {}) | extra),
     )
+
+
+def appeal_context(req: Request) -> dict[str, Any]:
+    """An appeal's page shows the decision it contests and who may decide it."""
+    if not req.is_appeal:
+        return {}
+    denier = appeals.denied_by(req.appeal_of)
+    return {
+        "appeal_denial": rules.regime(req.regime).denial(req.appeal_of.denial_reason),
+        "appeal_denier": actors.names([denier]).get(denier, denier),
+        "appeal_may_decide": appeals.may_decide(req, actor()),
+        "appeal_form": AppealDecisionForm(),
+        "appeal_typed": {},
+    }
 
 
 def correction_context(req: Request) -> dict[str, Any]:

@@ -106,6 +106,7 @@ def actor() -> str:
 # Routes in other modules register on `bp` when imported.
 from dsar.staff import (  # noqa: E402, F401
     api_key_views,
+    appeal_views,
     bulk_views,
     queue_views,
     record_views,

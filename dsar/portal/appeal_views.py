@@ -1,0 +1,71 @@
+"""The person's appeal against a denial: from the link in the denial email, or from the
+denied request's tracking page. The form is one text: why they disagree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, url_for
+from wtforms import TextAreaField
+from wtforms.validators import InputRequired, Length
+
+from dsar import rules
+from dsar.exceptions import IntakeRefused, LinkInvalid
+from dsar.extensions import limiter
+from dsar.forms import Form
+from dsar.models import Request
+from dsar.portal.views import bp, request_or_404
+from dsar.services import appeals
+
+
+class AppealForm(Form):
+    grounds = TextAreaField(
+        "Why do you disagree with our decision?",
+        validators=[
+            InputRequired("Tell us why you disagree."),
+            Length(
+                max=appeals.MAX_TEXT,
+                message=f"Keep this under {appeals.MAX_TEXT:,} characters.",
+            ),
+        ],
+    )
+
+
+def _appeal(req: Request, action: str) -> Any:
+    form = AppealForm()
+    if form.validate_on_submit():
+        try:
+            filed = appeals.file(req, form.grounds.data)
+        except IntakeRefused as exc:
+            form.grounds.errors.append(exc.message)
+        else:
+            flash("appealed", "receipt")
+            return redirect(url_for("portal.status", token=filed.tracking_token))
+    page = render_template(
+        "portal/appeal.html",
+        req=req,
+        form=form,
+        action=action,
+        regime=rules.regime(req.regime),
+        kind_label=rules.KIND_LABELS[req.kind],
+        reason=rules.regime(req.regime).denial(req.denial_reason),
+        may_appeal=appeals.may_appeal(req),
+    )
+    return page, 422 if form.errors else 200
+
+
+@bp.route("/appeal/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def appeal_by_link(token: str) -> Any:
+    try:
+        req = appeals.find_by_link(token)
+    except LinkInvalid as exc:
+        abort(404, str(exc))
+    return _appeal(req, url_for("portal.appeal_by_link", token=token))
+
+
+@bp.route("/r/<token>/appeal", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def appeal(token: str) -> Any:
+    req = request_or_404(token)
+    return _appeal(req, url_for("portal.appeal", token=token))
