@@ -108,6 +108,32 @@ def _audit_key(env: Mapping[str, str]) -> str:
     return key
 
 
+def _transfer_hatches(env: Mapping[str, str], production: bool) -> dict[str, Any]:
+    """Portability transfers (dsar.services.transfer): caps, and two test-only hatches that
+    production refuses: hosts exempt from the public-address check, and a CA file to trust."""
+    allow = frozenset(
+        part.strip().lower().rstrip(".")
+        for part in env.get("DSAR_TRANSFER_ALLOW_HOSTS", "").split(",")
+        if part.strip()
+    )
+    ca_bundle = env.get("DSAR_TRANSFER_CA_BUNDLE", "")
+    if production and (allow or ca_bundle):
+        raise ConfigError(
+            "DSAR_TRANSFER_ALLOW_HOSTS and DSAR_TRANSFER_CA_BUNDLE are for tests only; "
+            "unset them when DSAR_ENV=production"
+        )
+    if ca_bundle and not Path(ca_bundle).is_file():
+        raise ConfigError(f"DSAR_TRANSFER_CA_BUNDLE {ca_bundle!r} is not a file")
+    return {
+        "DSAR_TRANSFER_MAX_BYTES": _int(
+            env, "DSAR_TRANSFER_MAX_BYTES", 50 * 1024 * 1024, minimum=1
+        ),
+        "DSAR_TRANSFER_TIMEOUT_SECONDS": _int(env, "DSAR_TRANSFER_TIMEOUT_SECONDS", 30, minimum=1),
+        "DSAR_TRANSFER_ALLOW_HOSTS": allow,
+        "DSAR_TRANSFER_CA_BUNDLE": ca_bundle,
+    }
+
+
 def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[str, Any]:
     """Build the Flask config mapping from environment variables."""
     env = os.environ if env is None else env
@@ -234,6 +260,8 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         "DSAR_RETENTION_INTERVAL": _int(env, "DSAR_RETENTION_INTERVAL", 86400, minimum=60),
         "DSAR_QC_EXTENSION_DAYS": _int(env, "DSAR_QC_EXTENSION_DAYS", 0),
         "DSAR_CO_APPEAL_EXTENSION_DAYS": _int(env, "DSAR_CO_APPEAL_EXTENSION_DAYS", 60),
+        # Portability sent straight to another company (GDPR Art. 20(2)).
+        **_transfer_hatches(env, production),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

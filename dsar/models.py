@@ -215,6 +215,10 @@ class Request(db.Model):
     phone: Mapped[str] = mapped_column(String(40), default="")
     country: Mapped[str] = mapped_column(String(100), default="")
     details: Mapped[str] = mapped_column(Text, default="")
+    # Portability (GDPR Art. 20(2)): the HTTPS address of another company the person asked us
+    # to send their package to when the answer is released; "" when none. Their data: it is
+    # cleared with the identity (dsar.services.retention).
+    transfer_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
     # A correction: what the person asked to change (and the values held, to find them),
     # and the officer's decision per field. Values as held are dropped once answered.
     correction: Mapped[dict[str, Any] | None] = mapped_column(JSON)

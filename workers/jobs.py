@@ -9,7 +9,7 @@ from __future__ import annotations
 from rq import get_current_job
 
 from dsar.logs import no_database_values
-from dsar.services import answers, reconcile, reminders, workflow
+from dsar.services import answers, reconcile, reminders, transfer, workflow
 
 
 @no_database_values
@@ -24,6 +24,13 @@ def run_system_task(task_id: int) -> None:
 def compile_response(request_id: int) -> None:
     """Render the request's answer PDF once every task is final."""
     answers.compile_response(request_id)
+
+
+@no_database_values
+def send_portability_transfer(request_id: int) -> None:
+    """POST a released portability package to the company the person named (Art. 20(2))."""
+    job = get_current_job()
+    transfer.send(request_id, last_attempt=job is None or not job.retries_left)
 
 
 @no_database_values

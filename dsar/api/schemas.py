@@ -113,6 +113,18 @@ class RequestIn(Schema):
         load_default=None,
         metadata={"description": "required for kind correction; refused with other kinds"},
     )
+    transfer_url = Text(
+        load_default="",
+        validate=validate.Length(max=2000, error="Keep the address under 2,000 characters."),
+        metadata={
+            "format": "uri",
+            "description": "kind portability only: another company's https:// address to POST "
+            "the ZIP package to when the answer is released (GDPR Art. 20(2)). No user name or "
+            "password in it; its host must be on the public internet (not private, loopback, "
+            "link-local, multicast, reserved or shared addresses); at most 2,000 characters. "
+            "Refused with 422 on this field otherwise",
+        },
+    )
     identity_verified = StrictBoolean(
         load_default=False,
         metadata={
@@ -134,6 +146,23 @@ class TaskOut(Schema):
     error = fields.String(metadata={"description": "the last error, empty when none"})
 
 
+class TransferOut(Schema):
+    host = fields.String(metadata={"description": "the receiving company's host (and port)"})
+    state = fields.String(
+        validate=validate.OneOf(["waiting", "sending", "delivered", "refused", "failed"]),
+        metadata={
+            "description": "waiting (the answer is not released yet), sending (queued, or tried "
+            "again after a 5xx or a connection error), delivered (2xx), refused (the receiver's "
+            "4xx), failed (too large, unreachable after the last try, or no longer public)"
+        },
+    )
+    http_status = fields.Integer(allow_none=True, metadata={"description": "final answer"})
+    reason = fields.String(
+        metadata={"description": "why it failed: too_large, unreachable, address, no_package"}
+    )
+    at = fields.DateTime(allow_none=True, metadata={"description": "when it ended"})
+
+
 class RequestOut(Schema):
     reference = fields.String()
     kind = fields.String()
@@ -150,6 +179,11 @@ class RequestOut(Schema):
     verified = fields.Boolean()
     tasks = fields.List(fields.Nested(TaskOut))
     response_pdf = fields.String(allow_none=True)
+    transfer = fields.Nested(
+        TransferOut,
+        allow_none=True,
+        metadata={"description": "portability sent to another company; null when none asked"},
+    )
 
 
 class CreatedOut(RequestOut):

@@ -16,7 +16,7 @@ from dsar.api.schemas import CreatedOut, RequestIn, RequestOut
 from dsar.exceptions import IntakeRefused
 from dsar.extensions import db, limiter
 from dsar.models import ApiKey, Request
-from dsar.services import api_keys, downloads, idempotency, intake, reminders
+from dsar.services import api_keys, downloads, idempotency, intake, reminders, transfer
 from dsar.tokens import digest
 
 # A request body is a handful of short fields: anything much larger or deeper is a mistake
@@ -122,6 +122,7 @@ def _view(req: Request) -> dict[str, Any]:
         "response_pdf": url_for("api.response_pdf", reference=req.reference, _external=False)
         if has_pdf and api_keys.may_download(_key(), req)
         else None,
+        "transfer": transfer.view(req),
     }
 
 

@@ -10,6 +10,7 @@ from wtforms import (
     SelectField,
     StringField,
     TextAreaField,
+    URLField,
 )
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
 
@@ -126,7 +127,16 @@ class CorrectionFields:
 
 
 class RequestForm(_RequestFields, CorrectionFields):
-    """The person's request; the correction fields count only for "Correct my data"."""
+    """The person's request; the correction fields count only for "Correct my data", the
+    receiving company's address only for portability (the intake service checks it)."""
+
+    transfer_url = URLField(
+        "Send my data directly to another company (optional)",
+        validators=[
+            Optional(),
+            Length(max=2000, message="Keep the address under 2,000 characters."),
+        ],
+    )
 
 
 class ConfirmForm(Form):

@@ -208,6 +208,10 @@ def new_request() -> Any:
                     country=form.country.data or "",
                     details=form.details.data or "",
                     correction=form.correction() if form.kind.data == "correction" else None,
+                    # A hidden field (another kind chosen) is not sent: as for corrections.
+                    transfer_url=(form.transfer_url.data or "")
+                    if form.kind.data == "portability"
+                    else "",
                 ),
                 channel="portal",
             )

@@ -16,7 +16,7 @@ from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import db
 from dsar.models import ApiKey, Request, RequestKind, RequestStatus, utcnow
 from dsar.rules import GPC_CITATION, GPC_REGIME, KIND_LABELS, OFFERED_KINDS, REGIMES, Verification
-from dsar.services import clock, correcting, workflow
+from dsar.services import clock, correcting, transfer, workflow
 from dsar.services.events import record
 from dsar.tokens import digest, new_token
 
@@ -36,6 +36,8 @@ class Submission:
     details: str = ""
     # A correction: {"changes": {field: value}, "held": {...}, "other": text}.
     correction: Any = None
+    # Portability: another company's HTTPS address to send the package to (Art. 20(2)).
+    transfer_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ def submit(
         raise IntakeRefused(
             "Changes to make go with a “correct my data” request only.", field="correction"
         )
+    transfer_url = transfer.check(sub.transfer_url, kind)  # portability only; public HTTPS
     received_at = now or utcnow()
     tracking = new_token()
     req = Request(
@@ -145,6 +148,7 @@ def submit(
         phone=sub.phone,
         country=sub.country,
         details=sub.details,
+        transfer_url=transfer_url,
         correction=correction,
         received_at=received_at,
         api_key_id=api_key.id if api_key else None,

@@ -161,6 +161,7 @@ def purge_record(req: Request, *, now: datetime, dry_run: bool = False) -> int:
     req.details = ""
     req.received_note = ""
     req.correction = None  # the values asked for and decided are the person's data too
+    req.transfer_url = ""  # the address they gave may name them; the events keep the host only
     req.idempotency_digest = ""  # a keyed hash of the API body, which held the identity
     req.record_purged_at = now
     record(

@@ -20,7 +20,7 @@ from dsar.exceptions import DecisionRefused
 from dsar.extensions import db
 from dsar.models import Redaction, Request, RequestKind, RequestStatus, utcnow
 from dsar.rules import withholding
-from dsar.services import fanin
+from dsar.services import fanin, transfer
 from dsar.services.events import record
 
 MAX_NOTE = 1000
@@ -139,6 +139,10 @@ def complete(req: Request) -> None:
 
 
 def tell_ready(req: Request) -> None:
+    """The answer is released (completed and committed: both paths to `completed`, a release
+    and an answer that goes out at once, call this once, after `complete`): a portability
+    package also goes to the company the person named, then the person is told."""
+    transfer.start(req)  # once: a second call finds its "transfer_queued" event
     mail.send(
         to=req.email,
         subject=f"Your answer to request {req.reference} is ready",
