@@ -117,16 +117,19 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
-# Pages whose forms carry files: a larger body than the 1 MB every other page takes.
+# Pages whose forms carry files, and how many: a larger body than the 1 MB every other
+# page takes (the request form: an agent's signed permission).
 UPLOAD_ENDPOINTS = frozenset({"owner.task"})
+ONE_FILE_ENDPOINTS = frozenset({"portal.new_request"})
 
 
 def _upload_limit() -> None:
     """Set before the CSRF check reads the form: the body is parsed under this limit."""
-    if request.endpoint in UPLOAD_ENDPOINTS:
+    if request.endpoint in UPLOAD_ENDPOINTS | ONE_FILE_ENDPOINTS:
         from dsar.services.uploads import MAX_FILES
 
-        megabytes = current_app.config["DSAR_UPLOAD_MAX_MB"] * MAX_FILES + 1
+        files = MAX_FILES if request.endpoint in UPLOAD_ENDPOINTS else 1
+        megabytes = current_app.config["DSAR_UPLOAD_MAX_MB"] * files + 1
         request.max_content_length = megabytes * 1024 * 1024
 
 

@@ -16,6 +16,7 @@ from dsar.models import ApiKey, User
 
 FIXED = {
     "person": "The person who made the request",
+    "agent": "The person's authorised agent",
     "owner": "The system's owner (one-time link)",
     "worker": "dsar (worker)",
     "system": "dsar",

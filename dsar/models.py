@@ -131,6 +131,26 @@ class User(UserMixin, db.Model):
         return self.active
 
 
+class Agent(db.Model):
+    """An authorised agent: a person or a company that files requests for others.
+
+    One row per agent email address; its requests link here. An officer may revoke the
+    agent: its requests the person has not confirmed are closed, and it can file no more.
+    """
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str] = mapped_column(Text, default="")
+
+    requests: Mapped[list[Request]] = relationship(order_by="Request.id", viewonly=True)
+
+
 class ApiKey(db.Model):
     """An integrator's key: only the SHA-256 of its secret is kept, and what it may do is its
     `scopes` (see dsar.services.api_keys.SCOPES); rotating keeps the id, so the key still
@@ -244,6 +264,8 @@ class Request(db.Model):
     # appeal per denial); the denied request holds a keyed hash of the appeal link emailed.
     appeal_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
     appeal_hash: Mapped[str | None] = mapped_column(String(64))
+    # Filed by an authorised agent for the person (name and email above are the person's).
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     # An earlier request from the same identity and kind, flagged for the officer.
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
     denial_reason: Mapped[str] = mapped_column(String(32), default="")
@@ -260,6 +282,7 @@ class Request(db.Model):
         back_populates="request", order_by="Task.id", cascade="all, delete-orphan"
     )
     assignee: Mapped[User | None] = relationship()
+    agent: Mapped[Agent | None] = relationship()
     duplicate_of: Mapped[Request | None] = relationship(
         remote_side="Request.id", foreign_keys=[duplicate_of_id]
     )
@@ -462,6 +485,9 @@ class Correspondence(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    # "original": the letter, email or call note; "permission": an agent's signed
+    # permission from the person (purged with the request's located data).
+    purpose: Mapped[str] = mapped_column(String(16), default="original", server_default="original")
     filename: Mapped[str] = mapped_column(String(100))  # on disk: random, never the given name
     original_name: Mapped[str] = mapped_column(String(200))
     media_type: Mapped[str] = mapped_column(String(100))

@@ -13,9 +13,11 @@ Messages name the host at most, never the whole address (it may carry the person
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import re
 import socket
+import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -157,3 +159,62 @@ def resolve(target: Target, *, exempt: frozenset[str] = frozenset()) -> list[IPA
             "reserved address); give the address the company gave you for receiving data."
         )
     return addresses
+
+
+# Bytes of the receiver's answer read (and dropped) before closing.
+MAX_ANSWER = 64 * 1024
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to one address that was checked, with TLS verified for the host name."""
+
+    def __init__(self, target: Target, address: str, *, timeout: float, tls: ssl.SSLContext):
+        super().__init__(target.host, target.port, timeout=timeout, context=tls)
+        self.pinned = address
+        self.tls = tls
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.pinned, self.port), self.timeout)
+        try:
+            self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=ca_bundle or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context  # verifies the certificate and the host name
+
+
+def post(
+    target: Target,
+    addresses: list[IPAddress],
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    timeout: float,
+    ca_bundle: str | None = None,
+) -> int:
+    """POST `body` to the first checked address that takes a connection; the HTTP status.
+
+    The receiver's answer is read (up to MAX_ANSWER) and dropped; a redirect is not followed.
+    """
+    tls = tls_context(ca_bundle)
+    error: OSError | None = None
+    for address in addresses:
+        conn = _PinnedHTTPS(target, str(address), timeout=timeout, tls=tls)
+        try:
+            try:
+                conn.connect()
+            except OSError as exc:  # refused, unreachable, timed out, TLS: the next address
+                error = exc
+                continue
+            conn.request("POST", target.path, body=body, headers=headers)
+            answer = conn.getresponse()
+            answer.read(MAX_ANSWER)
+            return answer.status
+        finally:
+            conn.close()
+    raise error or OSError("no address to connect to")

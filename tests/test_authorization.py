@@ -50,6 +50,9 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("portal.appeal_by_link", "GET"): everyone(404),  # a tracking token is no appeal link
     ("portal.appeal_by_link", "POST"): everyone(404),
     ("staff.decide_appeal", "POST"): {**ACTORS, "officer": {422}, "admin": {422}},
+    ("portal.disown", "POST"): everyone(404),  # no agent made the world's waiting request
+    ("staff.agents_list", "GET"): ANY_STAFF,
+    ("staff.revoke_agent", "POST"): {**ACTORS, "officer": {404}, "admin": {404}},  # no agent 1
     ("portal.verify", "GET"): everyone(200),
     ("portal.verify", "POST"): everyone(302),
     ("owner.task", "GET"): everyone(404),  # not a task link: "used or expired"
@@ -191,6 +194,7 @@ def url_for_rule(app: Flask, endpoint: str, world: dict[str, str]) -> str:
         "file_id": world["file_id"],
         "key": world["key"],
         "key_id": world["key_id"],
+        "agent_id": 1,
         "filename": "css/app.css",
         "page": 1,
         "redaction_id": 1,

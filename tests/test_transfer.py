@@ -530,3 +530,34 @@ def test_the_retention_purge_clears_the_address_with_the_identity(
     retention.purge_record(req, now=utcnow())
     db.session.remove()
     assert db.session.get(Request, request_id).transfer_url == ""
+
+
+def test_the_reconciler_sends_again_a_transfer_whose_job_was_lost(
+    app: Flask,
+    client: FlaskClient,
+    api_key: str,
+    demo_systems: list[str],
+    receiver: Callable[[list[int]], Receiver],
+    env: dict[str, str],
+) -> None:
+    from redis import Redis
+
+    from dsar import queue
+    from dsar.services import reconcile
+
+    server = receiver([200])
+    req, _ = with_package(
+        app, client, api_key, f"https://localhost:{server.server_address[1]}/", 1024
+    )
+    app.config["DSAR_LOST_AFTER"] = 0
+    assert transfer.start(req)  # queued: the event is stored, the job sent to Redis
+    Redis.from_url(env["REDIS_URL"]).flushdb()  # ... and Redis loses it
+    assert not queue.job_alive(f"transfer-{req.id}")
+    assert reconcile.run()["transfers"] == 1
+    assert queue.job_alive(f"transfer-{req.id}")
+    assert reconcile.run()["transfers"] == 0  # the job is alive: not sent twice
+    # Once it has an outcome, it is never sent again.
+    Redis.from_url(env["REDIS_URL"]).flushdb()
+    assert transfer.send(req.id) == "delivered"
+    assert reconcile.run()["transfers"] == 0
+    assert len(server.received) == 1

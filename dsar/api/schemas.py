@@ -80,6 +80,55 @@ class CorrectionIn(Schema):
     )
 
 
+class AgentOut(Schema):
+    name = fields.String()
+    email = fields.String()
+    organisation = fields.String()
+    revoked = fields.Boolean(metadata={"description": "an officer withdrew its authority"})
+    person_confirmed = fields.Boolean(
+        metadata={"description": "the person confirmed, by email, that they asked the agent"}
+    )
+
+
+class PermissionIn(Schema):
+    filename = Text(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the file's name, e.g. permission.pdf"},
+    )
+    content_base64 = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=900_000),
+        metadata={
+            "description": "the file, base64-encoded: a PDF, PNG or JPEG signed by the person "
+            "(the whole body may not exceed 1 MB)"
+        },
+    )
+
+
+class AgentIn(Schema):
+    name = Text(
+        required=True,
+        blank="Give the agent's name.",
+        validate=validate.Length(min=1, max=LIMITS["name"]),
+    )
+    email = Text(
+        required=True,
+        blank="Give the agent's email address.",
+        validate=[validate.Length(max=LIMITS["email"]), validate.Email()],
+        metadata={"format": "email"},
+    )
+    organisation = Text(load_default="", validate=validate.Length(max=200))
+    permission = fields.Nested(
+        PermissionIn,
+        load_default=None,
+        metadata={
+            "description": "the person's signed permission; required except for opt-out and "
+            "limit requests, and where the law allows agents at all (see the README)"
+        },
+    )
+
+
 class RequestIn(Schema):
     kind = fields.String(
         required=True,
@@ -123,6 +172,15 @@ class RequestIn(Schema):
             "password in it; its host must be on the public internet (not private, loopback, "
             "link-local, multicast, reserved or shared addresses); at most 2,000 characters. "
             "Refused with 422 on this field otherwise",
+        },
+    )
+    agent = fields.Nested(
+        AgentIn,
+        load_default=None,
+        metadata={
+            "description": "an authorised agent filing for the person named above: the person "
+            "is emailed to confirm they asked the agent (identity_verified does not skip it), "
+            "and the answer goes to the person"
         },
     )
     identity_verified = StrictBoolean(
@@ -183,6 +241,15 @@ class RequestOut(Schema):
         TransferOut,
         allow_none=True,
         metadata={"description": "portability sent to another company; null when none asked"},
+    )
+    agent = fields.Nested(
+        AgentOut,
+        allow_none=True,
+        metadata={"description": "the authorised agent who filed it; null when the person did"},
+    )
+    appeal_of = fields.String(
+        allow_none=True,
+        metadata={"description": "for an appeal: the reference of the denied request"},
     )
 
 

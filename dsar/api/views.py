@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from flask import current_app, g, request, send_from_directory, url_for
@@ -16,12 +18,22 @@ from dsar.api.schemas import CreatedOut, RequestIn, RequestOut
 from dsar.exceptions import IntakeRefused
 from dsar.extensions import db, limiter
 from dsar.models import ApiKey, Request
-from dsar.services import api_keys, downloads, idempotency, intake, reminders, transfer
+from dsar.services import (
+    agents,
+    api_keys,
+    downloads,
+    idempotency,
+    intake,
+    reminders,
+    transfer,
+    uploads,
+)
 from dsar.tokens import digest
 
-# A request body is a handful of short fields: anything much larger or deeper is a mistake
-# or an attack, refused before it is parsed (see dsar.inputs.load_json).
-MAX_BODY = 64 * 1024
+# A request body is a handful of short fields, and at most an agent's signed permission
+# (base64): anything larger or deeper is a mistake or an attack, refused before it is parsed
+# (see dsar.inputs.load_json). The app takes no body over MAX_CONTENT_LENGTH (1 MB) anyway.
+MAX_BODY = 1024 * 1024
 MAX_DEPTH = 8
 
 
@@ -105,6 +117,16 @@ def _view(req: Request) -> dict[str, Any]:
         "overdue": reminders.overdue(req, reminders.today_here()),
         "due_basis": req.due_basis,
         "verified": req.verified_at is not None or req.verified_by == "not required",
+        "agent": None
+        if req.agent is None
+        else {
+            "name": req.agent.name,
+            "email": req.agent.email,
+            "organisation": req.agent.organisation,
+            "revoked": req.agent.revoked_at is not None,
+            "person_confirmed": req.verified_by == "email",
+        },
+        "appeal_of": req.appeal_of.reference if req.appeal_of else None,
         "tasks": [
             {
                 "system": t.system.key,
@@ -132,6 +154,21 @@ def _readable(reference: str) -> Request:
     if req is None or not api_keys.may_read(_key(), req):
         abort(404, message=NOT_FOUND.format(reference))
     return req
+
+
+def _agent(raw: dict[str, Any] | None) -> agents.AgentIn | None:
+    """The `agent` object as the intake service takes it (the permission decoded)."""
+    if raw is None:
+        return None
+    permission = None
+    if raw.get("permission") is not None:
+        try:
+            data = base64.b64decode(raw["permission"]["content_base64"], validate=True)
+        except (binascii.Error, ValueError):
+            message = "Send the file base64-encoded (RFC 4648, no line breaks)."
+            abort(422, messages={"json": {"agent": {"permission": {"content_base64": [message]}}}})
+        permission = uploads.Incoming(raw["permission"]["filename"], data)
+    return agents.AgentIn(raw["name"], raw["email"], raw.get("organisation", ""), permission)
 
 
 @blp.post("/requests")
@@ -171,6 +208,7 @@ def create_request(body: dict[str, Any]) -> Any:
     key = idempotency.parse(request.headers.get(idempotency.HEADER))
     sent = dict(body)
     verified = body.pop("identity_verified")
+    body["agent"] = _agent(body.get("agent"))
     if verified:
         _require(api_keys.VOUCH, "vouch for identities")
     try:
@@ -182,7 +220,11 @@ def create_request(body: dict[str, Any]) -> Any:
             body=sent,
         )
     except IntakeRefused as exc:
-        abort(422, messages={"json": {exc.field or "kind": [exc.message]}})
+        field = exc.field or "kind"
+        where: dict[str, Any] = {field: [exc.message]}
+        if field.startswith("agent_"):  # the agent object's own field
+            where = {"agent": {field.removeprefix("agent_"): [exc.message]}}
+        abort(422, messages={"json": where})
     view = _view(done.request)
     if done.receipt is None:  # a retry: the request the first call made, not a new one
         view["tracking_url"] = None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from werkzeug.datastructures import FileStorage
 from wtforms import (
+    BooleanField,
     EmailField,
     Field,
+    FileField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -17,6 +20,7 @@ from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, V
 from dsar import inputs
 from dsar.forms import Form
 from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES
+from dsar.services import agents, uploads
 
 LIMITS = inputs.LIMITS
 
@@ -126,7 +130,32 @@ class CorrectionFields:
         return f"held_{name[5:]}" if name.startswith("held-") else f"fix_{name}"
 
 
-class RequestForm(_RequestFields, CorrectionFields):
+class AgentFields:
+    """An authorised agent filing for the person named above (dsar.services.agents checks
+    what the law allows and asks)."""
+
+    on_behalf = BooleanField("I am an authorised agent, making this request for someone else")
+    agent_name = _fix("Agent's name (yours)")
+    agent_email = _fix("Agent's email address (yours)", 254)
+    agent_organisation = _fix("Agent's organisation (optional)")
+    agent_permission = FileField("The person's signed permission (PDF, PNG or JPEG)")
+
+    def agent(self) -> agents.AgentIn | None:
+        if not self.on_behalf.data:
+            return None
+        sent = self.agent_permission.data
+        permission = None
+        if isinstance(sent, FileStorage) and sent.filename:
+            permission = uploads.Incoming(sent.filename, sent.read())
+        return agents.AgentIn(
+            name=self.agent_name.data or "",
+            email=self.agent_email.data or "",
+            organisation=self.agent_organisation.data or "",
+            permission=permission,
+        )
+
+
+class RequestForm(_RequestFields, CorrectionFields, AgentFields):
     """The person's request; the correction fields count only for "Correct my data", the
     receiving company's address only for portability (the intake service checks it)."""
 

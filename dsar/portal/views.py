@@ -20,7 +20,8 @@ from dsar.models import (
 )
 from dsar.portal.forms import ConfirmForm, GpcForm, RequestForm
 from dsar.rules import Unit
-from dsar.services import appeals, delivery, intake
+from dsar.rules import agents as agent_rules
+from dsar.services import agents, appeals, delivery, intake
 
 bp = Blueprint("portal", __name__)
 
@@ -140,6 +141,8 @@ def _progress(req: Request) -> dict[str, Any]:
 def _status_words(req: Request) -> str:
     if req.status is RequestStatus.AWAITING_APPROVAL:
         return DECIDING_WORDS.get(req.kind, STATUS_WORDS[req.status])
+    if req.agent is not None and req.status is RequestStatus.AWAITING_VERIFICATION:
+        return f"Waiting for {req.name} to confirm that they asked {req.agent.name}"
     if req.is_appeal and req.status is RequestStatus.DENIED:
         return "Closed: after your appeal, we upheld our decision"
     return STATUS_WORDS[req.status]
@@ -212,6 +215,7 @@ def new_request() -> Any:
                     transfer_url=(form.transfer_url.data or "")
                     if form.kind.data == "portability"
                     else "",
+                    agent=form.agent(),
                 ),
                 channel="portal",
             )
@@ -231,6 +235,7 @@ def new_request() -> Any:
         laws=_laws_by_kind(),
         correction_label=rules.KIND_LABELS[RequestKind.CORRECTION],
         opt_out_label=rules.KIND_LABELS[RequestKind.OPT_OUT],
+        agent_laws=agent_rules.summary(rules.REGIMES, rules.KIND_LABELS),
     ), status
 
 
@@ -278,7 +283,21 @@ def verify(token: str, code: str) -> Any:
         flash("verified", "receipt")
         return redirect(url_for("portal.status", token=token))
     req = request_or_404(token)
-    return render_template("portal/verify.html", req=req, form=form, token=token)
+    return render_template("portal/verify.html", req=req, form=form, token=token, code=code)
+
+
+@bp.post("/r/<token>/verify/<code>/disown")
+def disown(token: str, code: str) -> Any:
+    """The person did not ask the agent who filed this request: it is closed."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400, "The form expired. Open the link in our email again.")
+    try:
+        agents.disown(token, code)
+    except LinkInvalid as exc:
+        abort(404, str(exc))
+    flash("disowned", "receipt")
+    return redirect(url_for("portal.status", token=token))
 
 
 @bp.after_request

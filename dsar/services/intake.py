@@ -4,40 +4,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 
-from dsar import inputs, mail, transitions
+from dsar import mail, transitions
 from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import db
 from dsar.models import ApiKey, Request, RequestKind, RequestStatus, utcnow
-from dsar.rules import GPC_CITATION, GPC_REGIME, KIND_LABELS, OFFERED_KINDS, REGIMES, Verification
-from dsar.services import clock, correcting, transfer, workflow
+from dsar.rules import GPC_CITATION, GPC_REGIME, REGIMES, Verification
+from dsar.services import agents, clock, correcting, transfer, workflow
 from dsar.services.events import record
+from dsar.services.submissions import (
+    Submission,
+    check_allowed,
+    checked,
+    find_possible_duplicate,
+)
 from dsar.tokens import digest, new_token
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Submission:
-    """What a person (or an integrator on their behalf) asked for; shape already checked."""
-
-    kind: str
-    regime: str
-    name: str
-    email: str
-    phone: str = ""
-    country: str = ""
-    details: str = ""
-    # A correction: {"changes": {field: value}, "held": {...}, "other": text}.
-    correction: Any = None
-    # Portability: another company's HTTPS address to send the package to (Art. 20(2)).
-    transfer_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,50 +40,6 @@ def tracking_url(token: str) -> str:
 
 def verification_url(tracking_token: str, verification_token: str) -> str:
     return f"{tracking_url(tracking_token)}/verify/{verification_token}"
-
-
-def check_allowed(regime_key: str, kind_value: str) -> RequestKind:
-    """Refuse, in plain words, a regime we do not know or a right it does not grant."""
-    rules = REGIMES.get(regime_key)
-    if rules is None:
-        raise IntakeRefused(f"Unknown law {regime_key!r}.", field="regime")
-    try:
-        kind = RequestKind(kind_value)
-    except ValueError:
-        raise IntakeRefused(f"Unknown kind of request {kind_value!r}.", field="kind") from None
-    if kind not in rules.kinds:
-        raise IntakeRefused(
-            f"{rules.name} gives no right to “{KIND_LABELS[kind].lower()}”.", field="kind"
-        )
-    if kind not in OFFERED_KINDS:
-        raise IntakeRefused(
-            f"“{KIND_LABELS[kind]}” requests are not yet taken online; please write to us.",
-            field="kind",
-        )
-    return kind
-
-
-def _checked(sub: Submission, *, name_required: bool) -> Submission:
-    """The submission as stored: every field through dsar.inputs, whoever called.
-
-    The form and the API check the same first; this keeps a caller that skipped them (a
-    script, a future door) from storing a row that they would have refused.
-    """
-    required = {"name": "Give your name." if name_required else None, "email": "Give an email."}
-    values = {}
-    for name in ("name", "email", "phone", "country", "details"):
-        try:
-            value = inputs.clean(
-                getattr(sub, name), multiline=name == "details", required=required.get(name)
-            )
-        except inputs.InputRefused as exc:
-            raise IntakeRefused(exc.message, field=name) from None
-        if len(value) > inputs.LIMITS[name]:
-            raise IntakeRefused(f"Keep this under {inputs.LIMITS[name]:,} characters.", field=name)
-        values[name] = value
-    if values["phone"] and (why := inputs.phone_problem(values["phone"])) is not None:
-        raise IntakeRefused(why, field="phone")
-    return replace(sub, **values)
 
 
 def submit(
@@ -124,7 +68,7 @@ def submit(
     email (see dsar.services.staff_intake), and may say how they checked who it is from.
     """
     kind = check_allowed(sub.regime, sub.kind)
-    sub = _checked(sub, name_required=not gpc)
+    sub = checked(sub, name_required=not gpc)
     if gpc and kind is not RequestKind.OPT_OUT:
         raise IntakeRefused("A Global Privacy Control signal is an opt-out request.", field="kind")
     correction = None
@@ -135,6 +79,7 @@ def submit(
             "Changes to make go with a “correct my data” request only.", field="correction"
         )
     transfer_url = transfer.check(sub.transfer_url, kind)  # portability only; public HTTPS
+    agent = agents.check(sub.agent, sub.regime, kind, sub.email)
     received_at = now or utcnow()
     tracking = new_token()
     req = Request(
@@ -160,7 +105,9 @@ def submit(
     db.session.add(req)
     db.session.flush()
     req.reference = f"DSAR-{received_at:%Y}-{req.id:06d}"
-    actor = staff_actor or (f"api-key:{api_key.id}" if api_key else "person")
+    actor = staff_actor or (
+        f"api-key:{api_key.id}" if api_key else ("agent" if agent is not None else "person")
+    )
     record(
         req,
         "submitted",
@@ -176,23 +123,42 @@ def submit(
         # Flagged for the officer only: verification is never skipped because of it.
         req.duplicate_of = earlier
         record(req, "possible_duplicate", actor="system", detail={"of": earlier.reference})
+    if agent is not None:
+        agents.attach(req, agent, actor=actor)
     if before_start is not None:  # stored in the same transaction as the request
         before_start(req)
     if identity_verified and api_key is not None:
         vouched_by = f"api-key:{api_key.id}"
-    if vouched_by:
+    _begin(req, tracking, vouched_by=vouched_by, staff_actor=staff_actor, actor=actor, gpc=gpc)
+    return Receipt(req, tracking)
+
+
+def _begin(
+    req: Request,
+    tracking: str,
+    *,
+    vouched_by: str | None,
+    staff_actor: str | None,
+    actor: str,
+    gpc: bool,
+) -> None:
+    """Start the stored request, or ask for the confirmation it needs first."""
+    # Filed by an agent: the person confirms directly that they gave the permission, whoever
+    # vouches for the agent (an officer who recorded it checked that when recording).
+    confirm = agents.needs_confirmation(req) and not staff_actor
+    if vouched_by and not confirm:
         # An officer checks when they record it, which may be days after the receipt.
-        _mark_verified(
-            req, by=vouched_by, actor=actor, now=utcnow() if staff_actor else received_at
-        )
+        now = utcnow() if staff_actor else req.received_at
+        _mark_verified(req, by=vouched_by, actor=actor, now=now)
         _start(req, tracking)
-    elif gpc or REGIMES[sub.regime].verification_for(kind).level is Verification.NONE:
+    elif not confirm and (
+        gpc or REGIMES[req.regime].verification_for(req.kind).level is Verification.NONE
+    ):
         req.verified_by = "not required"
         _start(req, tracking)
     else:
         # A request an officer records late is confirmed from now, not from its receipt.
-        _ask_for_verification(req, tracking, now=utcnow() if staff_actor else received_at)
-    return Receipt(req, tracking)
+        _ask_for_verification(req, tracking, now=utcnow() if staff_actor else req.received_at)
 
 
 def submit_gpc_opt_out(
@@ -217,14 +183,20 @@ def _ask_for_verification(req: Request, tracking: str, *, now: datetime) -> None
     before = transitions.move(req, RequestStatus.AWAITING_VERIFICATION)
     record(req, "verification_requested", actor="system", before=before, after=req.status)
     db.session.commit()
+    by_agent = req.agent is not None
     acknowledge(
         req,
-        subject=f"Please confirm your request {req.reference}",
-        template="verify",
+        subject=(
+            f"Did you ask {req.agent.name} to make a request for you? ({req.reference})"
+            if by_agent
+            else f"Please confirm your request {req.reference}"
+        ),
+        template="verify_agent" if by_agent else "verify",
         link=verification_url(tracking, token),
         tracking_link=tracking_url(tracking),
         hours=hours,
     )
+    agents.tell_agent(req, tracking_url(tracking))
 
 
 def _mark_verified(req: Request, *, by: str, actor: str, now: datetime) -> None:
@@ -243,6 +215,7 @@ def _start(req: Request, tracking: str) -> None:
         template="received",
         tracking_link=tracking_url(tracking),
     )
+    agents.tell_agent(req, tracking_url(tracking))
     workflow.advance(req)
 
 
@@ -289,23 +262,7 @@ def verify(tracking_token: str, verification_token: str, *, now: datetime | None
     if expires is not None and expires < now:
         raise LinkInvalid("This confirmation link has expired. Please submit a new request.")
     _mark_verified(req, by="email", actor="person", now=now)
+    if req.agent is not None:
+        record(req, "agent_confirmed", actor="person", detail={"agent_id": req.agent_id})
     workflow.start(req)  # commits the verification with the tasks it makes
     return req
-
-
-def find_possible_duplicate(req: Request) -> Request | None:
-    """An earlier open or completed request from the same email for the same kind."""
-    days = current_app.config["DSAR_DUPLICATE_DAYS"]
-    since = req.received_at - timedelta(days=days)
-    return db.session.scalar(
-        select(Request)
-        .where(
-            Request.email == req.email,
-            Request.kind == req.kind,
-            Request.id != req.id,
-            Request.received_at >= since,
-            Request.status.not_in([RequestStatus.CANCELLED, RequestStatus.DUPLICATE]),
-        )
-        .order_by(Request.id.desc())
-        .limit(1)
-    )

@@ -10,7 +10,9 @@ worker dies with SIGKILL in the middle of a job, the task rows still say `queued
 - a pending task that could start (nothing it waits for) but was never sent is sent;
 - a request still `in_progress` whose tasks are all final is moved on (the hand-over after
   its last task was lost, say to a database restart);
-- a request stuck in `compiling` without a compile job gets one.
+- a request stuck in `compiling` without a compile job gets one;
+- a portability package queued for another company, with no outcome and no live job, is
+  sent again (the receiver sees the same Content-Digest and X-DSAR-Reference).
 
 Every connector call is idempotent, so running a task again is safe.
 """
@@ -27,7 +29,7 @@ from sqlalchemy import select, update
 from dsar import queue
 from dsar.extensions import db
 from dsar.models import FINAL_TASK_STATUSES, Request, RequestStatus, Task, TaskStatus, utcnow
-from dsar.services import fanin, fanout, workflow
+from dsar.services import fanin, fanout, transfer, workflow
 from dsar.services.events import record
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,14 @@ def run(now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     grace = timedelta(seconds=current_app.config["DSAR_LOST_AFTER"])
     stale_start = now - timedelta(seconds=current_app.config["DSAR_TASK_TIMEOUT"]) - grace
-    counts = {"requeued": 0, "recovered": 0, "started": 0, "fanned_in": 0, "compiles": 0}
+    counts = {
+        "requeued": 0,
+        "recovered": 0,
+        "started": 0,
+        "fanned_in": 0,
+        "compiles": 0,
+        "transfers": 0,
+    }
     for task in db.session.scalars(select(Task).where(Task.status.in_(WAITING))).all():
         queued_long_enough = task.queued_at is None or task.queued_at < now - grace
         if queued_long_enough and not queue.job_alive(task.job_id):
@@ -51,6 +60,7 @@ def run(now: datetime | None = None) -> dict[str, int]:
     counts["started"] = _start_pending(now - grace)
     counts["fanned_in"] = _fan_in_finished()
     counts["compiles"] = _recompile(now - grace)
+    counts["transfers"] = _resend_transfers(now - grace)
     if any(counts.values()):
         log.warning("reconciler resent lost work: %s", counts)
     return counts
@@ -116,6 +126,15 @@ def _fan_in_finished() -> int:
         )
     ).all()
     return sum(1 for request_id in stuck if fanin.fan_in(request_id))
+
+
+def _resend_transfers(before: datetime) -> int:
+    sent = 0
+    for request_id in transfer.unfinished(before):
+        if not queue.job_alive(f"transfer-{request_id}"):
+            transfer.send_job(request_id)
+            sent += 1
+    return sent
 
 
 def _recompile(before: datetime) -> int:

@@ -116,9 +116,13 @@ def purge_data(req: Request, *, now: datetime, dry_run: bool = False) -> tuple[i
     docs = [d for d in req.documents if d.kind in DATA_KINDS] if _is_access(req) else []
     deleted = _delete_files(docs, dry_run=dry_run)
     sent = [u for task in req.tasks for u in task.uploads if uploads.path_of(u).is_file()]
+    # An agent's signed permission names the person: it goes with the located data.
+    sent += [
+        c for c in req.correspondence if c.purpose == "permission" and uploads.path_of(c).is_file()
+    ]
     if dry_run:
         return cleared, len(deleted) + len(sent)
-    removed = uploads.remove_files(sent)  # what system owners sent: copies of located data
+    removed = uploads.remove_files(sent)  # copies of located data, and an agent's permission
     db.session.execute(delete(DownloadCode).where(DownloadCode.request_id == req.id))
     req.data_purged_at = now
     record(

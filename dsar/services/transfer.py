@@ -21,8 +21,7 @@ import base64
 import hashlib
 import http.client
 import logging
-import socket
-import ssl
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -51,7 +50,6 @@ FINAL = {
     "transfer_failed": "failed",
 }
 ACTIONS = (QUEUED, RETRY, *FINAL)
-MAX_ANSWER = 64 * 1024  # bytes of the receiver's answer read (and dropped) before closing
 
 
 class TransferRetry(RuntimeError):
@@ -124,6 +122,14 @@ def send_job(request_id: int) -> None:
     )
 
 
+def unfinished(before: datetime) -> list[int]:
+    """Requests whose package was queued before `before` and has no outcome yet (for the
+    reconciler, which sends again those whose job Redis no longer holds)."""
+    queued = select(Event.request_id).where(Event.action == QUEUED, Event.at < before)
+    done = select(Event.request_id).where(Event.action.in_(tuple(FINAL)))
+    return list(db.session.scalars(queued.where(Event.request_id.not_in(done))).all())
+
+
 def send(request_id: int, *, last_attempt: bool = True) -> str | None:
     """POST the request's package to the address the person gave; returns the outcome
     (delivered, refused, failed) or None when there is nothing (more) to do. Raises
@@ -151,7 +157,14 @@ def send(request_id: int, *, last_attempt: bool = True) -> str | None:
     }
     timeout = config["DSAR_TRANSFER_TIMEOUT_SECONDS"]
     try:
-        status = post(target, addresses, data, headers, timeout=timeout)
+        status = transfer_guard.post(
+            target,
+            addresses,
+            data,
+            headers,
+            timeout=timeout,
+            ca_bundle=config["DSAR_TRANSFER_CA_BUNDLE"],
+        )
     except (OSError, http.client.HTTPException) as exc:  # TLS, timeouts, refused, cut off
         return _again(req, {**sent, "error": type(exc).__name__}, last_attempt)
     if 200 <= status < 300:
@@ -222,61 +235,6 @@ def _again(req: Request, detail: dict[str, Any], last_attempt: bool) -> str:
     raise TransferRetry(
         f"transfer of request {req.id} to {detail['host']}: {what}; retrying"
     ) from None
-
-
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    """HTTPS to one address that was checked, with TLS verified for the host name."""
-
-    def __init__(self, target: Target, address: str, *, timeout: float, tls: ssl.SSLContext):
-        super().__init__(target.host, target.port, timeout=timeout, context=tls)
-        self.pinned = address
-        self.tls = tls
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.pinned, self.port), self.timeout)
-        try:
-            self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
-        except BaseException:
-            sock.close()
-            raise
-
-
-def tls_context() -> ssl.SSLContext:
-    ca_bundle = current_app.config["DSAR_TRANSFER_CA_BUNDLE"]
-    context = ssl.create_default_context(cafile=ca_bundle or None)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context  # verifies the certificate and the host name
-
-
-def post(
-    target: Target,
-    addresses: list[transfer_guard.IPAddress],
-    body: bytes,
-    headers: dict[str, str],
-    *,
-    timeout: float,
-) -> int:
-    """POST `body` to the first checked address that takes a connection; the HTTP status.
-
-    The receiver's answer is read (up to MAX_ANSWER) and dropped; a redirect is not followed.
-    """
-    tls = tls_context()
-    error: OSError | None = None
-    for address in addresses:
-        conn = _PinnedHTTPS(target, str(address), timeout=timeout, tls=tls)
-        try:
-            try:
-                conn.connect()
-            except OSError as exc:  # refused, unreachable, timed out, TLS: the next address
-                error = exc
-                continue
-            conn.request("POST", target.path, body=body, headers=headers)
-            answer = conn.getresponse()
-            answer.read(MAX_ANSWER)
-            return answer.status
-        finally:
-            conn.close()
-    raise error or OSError("no address to connect to")
 
 
 def view(req: Request) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from dsar import actors, rules
 from dsar.exceptions import ClockRefused, DecisionRefused
 from dsar.extensions import db
 from dsar.models import Request, RequestStatus, Task, User
+from dsar.rules import agents as agent_rules
 from dsar.rules import corrections as correction_rules
 from dsar.services import (
     appeals,
@@ -113,6 +114,7 @@ def render_page(req: Request, **extra: Any) -> str:
         document_kinds=DOCUMENT_KINDS,
         recorded=next((e for e in req.events if e.action == "recorded_by_staff"), None),
         channels=staff_intake.CHANNELS,
+        agent_rule=agent_rules.rule(req.regime) if req.agent else None,
         **(
             review_views.review_context(req) if req.status is RequestStatus.READY_FOR_REVIEW else {}
         ),

@@ -105,6 +105,7 @@ def actor() -> str:
 
 # Routes in other modules register on `bp` when imported.
 from dsar.staff import (  # noqa: E402, F401
+    agent_views,
     api_key_views,
     appeal_views,
     bulk_views,

@@ -28,6 +28,13 @@
     showSections();
   }
 
+  // An authorised agent's own fields show when the box is ticked.
+  var onBehalf = document.getElementById("on_behalf");
+  var agentFields = document.getElementById("agent-fields");
+  if (onBehalf && agentFields) {
+    onBehalf.addEventListener("change", function () { agentFields.hidden = !onBehalf.checked; });
+  }
+
   law.addEventListener("change", update);
   choices.forEach(function (label) { label.querySelector("input").addEventListener("change", showSections); });
   update();
