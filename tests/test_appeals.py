@@ -226,6 +226,8 @@ def test_a_granted_appeal_is_carried_out_by_the_workers(
     run_workers(lambda: db.session.get(Request, appeal_id).status is S.COMPLETED)
     appeal = db.session.get(Request, appeal_id)
     assert {t.system.key for t in appeal.tasks} == set(demo_systems)
+    with pytest.raises(DecisionRefused, match="is a granted appeal"):
+        decisions.deny(appeal, "not_verified", "", actor="user:3")
     assert any(d.kind == "response" for d in appeal.documents)
     page = client.get(f"/r/{filed.tracking_token}").get_data(as_text=True)
     assert "We granted your appeal" in page and "Your answer is ready" in page

@@ -122,9 +122,14 @@ def approve(req: Request, *, actor: str) -> None:
 def deny(req: Request, reason_key: str, text: str, *, actor: str) -> None:
     """Refuse, telling the person why, under which rule, and how to complain or appeal."""
     rules = regime(req.regime)
-    if req.is_appeal:
+    if req.is_appeal and req.status is S.AWAITING_DECISION:
         raise DecisionRefused(
             f"{req.reference} is an appeal: grant or refuse it in writing on its page."
+        )
+    if req.is_appeal:  # granted: the written decision stands; what the law keeps is per system
+        raise DecisionRefused(
+            f"{req.reference} is a granted appeal: carry it out, recording per system what the "
+            "law requires you to keep, or cancel it with a reason."
         )
     reason = rules.denial(reason_key)
     if reason is None:
