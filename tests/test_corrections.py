@@ -180,6 +180,17 @@ def test_a_refused_decision_keeps_what_the_officer_typed(
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert "explain the refusal" in html and 'value="+44 20 7946 1111"' in html
+    # Control characters in an explanation (PostgreSQL refuses NUL): refused in words.
+    resp = client.post(
+        f"{page_url}/correction",
+        data={
+            "csrf_token": csrf_token(client, page_url),
+            "refuse-phone": "other",
+            "why-phone": "bad\x00text",
+        },
+    )
+    assert resp.status_code == 422
+    assert "control characters" in resp.get_data(as_text=True)
     resp = client.post(
         f"{page_url}/approve", data={"csrf_token": csrf_token(client, page_url)}
     )  # the erasure's button refuses a correction

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dsar import transitions
+from dsar import inputs, transitions
 from dsar.exceptions import DecisionRefused, IntakeRefused
 from dsar.extensions import db
 from dsar.models import Request, RequestKind, RequestStatus, TaskAction, TaskStatus, utcnow
@@ -63,7 +63,7 @@ def _refusal(req: Request, key: str, form: Mapping[str, str]) -> dict[str, str] 
     reason = rules.refusal(req.regime, refused)
     if reason is None:
         raise DecisionRefused(f"{rules.LABELS.get(key, key)}: choose a reason from the list.")
-    why = (form.get(f"why-{key}") or "").strip()
+    why = _clean(form.get(f"why-{key}"), f"{rules.LABELS.get(key, key)}: ", multiline=False)
     if reason.free_text_required and not why:
         raise DecisionRefused(f"{rules.LABELS.get(key, key)}: explain the refusal.")
     if len(why) > MAX_TEXT:
@@ -86,8 +86,17 @@ def _decision(req: Request, key: str, form: Mapping[str, str]) -> dict[str, str]
     return {"value": value}
 
 
+def _clean(raw: object, prefix: str, *, multiline: bool) -> str:
+    """The officer's text as the person will read it: no control characters (PostgreSQL
+    refuses NUL), no broken Unicode, trimmed (dsar.inputs)."""
+    try:
+        return inputs.clean(raw if isinstance(raw, str) else "", multiline=multiline)
+    except inputs.InputRefused as exc:
+        raise DecisionRefused(f"{prefix}{exc.message}") from None
+
+
 def _done(text: str | None) -> str:
-    text = (text or "").strip()
+    text = _clean(text, "Other corrections: ", multiline=True)
     if not text:
         raise DecisionRefused(
             "Other corrections: say what was changed, where (it is in the certificate), or refuse."
