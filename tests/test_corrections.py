@@ -261,3 +261,32 @@ def test_a_correction_changes_the_phone_everywhere_and_the_certificate_says_wher
     assert "The data we hold is accurate" in text and "UK GDPR Art. 16" in text
     assert "0958" not in text  # the old phone appears nowhere
     del tracking
+
+
+def test_the_officer_is_told_how_many_asked_changes_are_being_made(
+    app: Flask,
+    client: FlaskClient,
+    api_key: str,
+    demo_systems: list[str],
+    run_workers: Callable[..., None],
+    login: Callable[[str], str],
+) -> None:
+    """A name is one change, though systems with two columns get it as given and family name."""
+    req = _dry_run(
+        client, api_key, run_workers, {"changes": {"phone": NEW_PHONE, "name": "Jane Q Doe"}}
+    )
+    login("officer")
+    page_url = f"/staff/requests/{req.reference}"
+    resp = client.post(
+        f"{page_url}/correction",
+        data={
+            "csrf_token": csrf_token(client, page_url),
+            "value-phone": NEW_PHONE,
+            "value-name": "Jane Q Doe",
+            "value-given_name": "Jane Q",
+            "value-family_name": "Doe",
+        },
+        follow_redirects=True,
+    )
+    assert resp.status_code == 200
+    assert "Decided: 2 changes being made" in resp.get_data(as_text=True)

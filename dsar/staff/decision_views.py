@@ -12,6 +12,7 @@ from dsar import inputs
 from dsar.exceptions import DecisionRefused
 from dsar.extensions import db
 from dsar.models import Request, RequestKind, Task
+from dsar.rules import corrections as correction_rules
 from dsar.services import corrections, decisions
 from dsar.staff.forms import (
     AssignForm,
@@ -94,7 +95,9 @@ def decide_correction(reference: str) -> Any:
         db.session.rollback()
         flash(str(exc), "error")
         return render_page(request_or_404(reference), typed=typed), 422
-    made = len(done["accepted"])
+    # The name's parts (given, family) are the name written in two columns, not more changes.
+    parts = {f.key for f in correction_rules.NAME_PARTS}
+    made = len([key for key in done["accepted"] if key not in parts])
     flash(
         f"Decided: {made} change{'s' if made != 1 else ''} being made in every system that "
         f"holds {'them' if made != 1 else 'it'}; {len(done['refused'])} refused.",
