@@ -70,7 +70,7 @@ def test_deny_tells_the_person_why_and_how_to_appeal(
     assert "We could not confirm the address." in text
     assert "you may appeal our decision (Va. Code 59.1-577(C))" in text
     assert "/appeal/" in text and "within 60 days" in text
-    assert "Virginia Attorney General" in text
+    assert "complain to the Virginia Office of the Attorney General" in text
     (event,) = events(req, "denied")
     assert event.actor == "user:7"
     assert event.detail["citation"].startswith("Va. Code")
