@@ -32,8 +32,9 @@ from dsar.tokens import digest
 
 # A request body is a handful of short fields, and at most an agent's signed permission
 # (base64): anything larger or deeper is a mistake or an attack, refused before it is parsed
-# (see dsar.inputs.load_json). The app takes no body over MAX_CONTENT_LENGTH (1 MB) anyway.
-MAX_BODY = 1024 * 1024
+# (see dsar.inputs.load_json). Just under the app's MAX_CONTENT_LENGTH (1 MiB), so that a
+# body between the two is refused by the parser in words.
+MAX_BODY = 1_000_000
 MAX_DEPTH = 8
 
 
