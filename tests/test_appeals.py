@@ -20,6 +20,7 @@ from dsar.models import Request, RequestStatus, Role
 from dsar.services import appeals, clock, decisions, intake, metrics
 from dsar.services.accounts import create_user
 from tests.conftest import STAFF_PASSWORD, body_of, csrf_token, link_in
+from tests.conftest import sign_in as staff_sign_in
 
 S = RequestStatus
 JANE = {"name": "Jane Doe", "email": "jane.doe@example.com"}
@@ -45,17 +46,10 @@ def appeal_count() -> int:
 
 
 def sign_in(client: FlaskClient, email: str, role: Role = Role.OFFICER) -> int:
+    """Sign a new staff member in (after signing out whoever was), through the real form."""
     user = create_user(email, role, STAFF_PASSWORD)
     client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/login")})
-    resp = client.post(
-        "/staff/login",
-        data={
-            "csrf_token": csrf_token(client, "/staff/login"),
-            "email": email,
-            "password": STAFF_PASSWORD,
-        },
-    )
-    assert resp.status_code == 302, resp.get_data(as_text=True)
+    staff_sign_in(client, (email, STAFF_PASSWORD))
     return user.id
 
 

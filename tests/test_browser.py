@@ -55,6 +55,16 @@ def fill_request_form(page: Page, kind: str, law: str) -> None:
     page.get_by_label("Your email address").fill("jane.doe@example.com")
 
 
+def send_and_read_reference(page: Page) -> str:
+    """Send the request form; the reference the receipt's heading shows."""
+    page.get_by_role("button", name="Send my request").click()
+    heading = page.get_by_role("heading", name=re.compile(r"We have your request DSAR-"))
+    expect(heading).to_be_visible()
+    found = re.search(r"DSAR-[\d-]+", heading.inner_text())
+    assert found, heading.inner_text()
+    return found.group(0)
+
+
 def pdf_text(data: bytes) -> str:
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
     return " ".join(text.split())

@@ -4,7 +4,6 @@ page says the answer goes to Jane."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +12,13 @@ from playwright.sync_api import Page, expect
 
 from dsar.models import RequestStatus
 from tests.conftest import body_of, link_in
-from tests.test_browser import fill_request_form, request_by_reference, request_count, wait_until
+from tests.test_browser import (
+    fill_request_form,
+    request_by_reference,
+    request_count,
+    send_and_read_reference,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.browser"]
@@ -44,13 +49,8 @@ def test_an_agent_files_for_a_person_who_confirms_by_email(
     assert request_count() == 0
 
     page.locator("#agent_permission").set_input_files(str(signed))
-    page.get_by_role("button", name="Send my request").click()
-    heading = page.get_by_role("heading", name=re.compile(r"We have your request DSAR-"))
-    expect(heading).to_be_visible()
+    reference = send_and_read_reference(page)
     expect(page.get_by_role("status")).to_contain_text("we have emailed Jane Doe")
-    found = re.search(r"DSAR-[\d-]+", heading.inner_text())
-    assert found, heading.inner_text()
-    reference = found.group(0)
     expect(page.locator("#made-by")).to_contain_text("our answer goes to Jane Doe")
 
     [receipt] = [m for m in outbox() if m["To"] == "ada@agents.example"]

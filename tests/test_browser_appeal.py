@@ -12,7 +12,12 @@ from playwright.sync_api import Page, expect
 
 from dsar.models import RequestStatus, Role
 from tests.conftest import link_in
-from tests.test_browser import fill_request_form, request_by_reference, wait_until
+from tests.test_browser import (
+    fill_request_form,
+    request_by_reference,
+    send_and_read_reference,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.browser"]
@@ -39,12 +44,7 @@ def test_a_denied_virginia_request_is_appealed_and_decided_by_a_second_officer(
 
     page.goto(f"{live_server}/request")
     fill_request_form(page, "Delete my data", "Virginia (VCDPA)")
-    page.get_by_role("button", name="Send my request").click()
-    heading = page.get_by_role("heading", name=re.compile(r"We have your request DSAR-"))
-    expect(heading).to_be_visible()
-    found = re.search(r"DSAR-[\d-]+", heading.inner_text())
-    assert found, heading.inner_text()
-    reference = found.group(0)
+    reference = send_and_read_reference(page)
 
     # The first officer denies it: the address was never confirmed.
     sign_in(page, live_server, FIRST)

@@ -21,7 +21,7 @@ from dsar.models import (
 from dsar.portal.forms import ConfirmForm, GpcForm, RequestForm
 from dsar.rules import Unit
 from dsar.rules import agents as agent_rules
-from dsar.services import agents, appeals, delivery, intake
+from dsar.services import appeals, delivery, intake
 
 bp = Blueprint("portal", __name__)
 
@@ -293,7 +293,7 @@ def disown(token: str, code: str) -> Any:
     if not form.validate_on_submit():
         abort(400, "The form expired. Open the link in our email again.")
     try:
-        agents.disown(token, code)
+        intake.disown(token, code)
     except LinkInvalid as exc:
         abort(404, str(exc))
     flash("disowned", "receipt")

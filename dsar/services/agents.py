@@ -28,7 +28,6 @@ from dsar.rules import KIND_LABELS, REGIMES
 from dsar.rules import agents as agent_rules
 from dsar.services import uploads
 from dsar.services.events import record
-from dsar.tokens import digest
 
 log = logging.getLogger(__name__)
 S = RequestStatus
@@ -166,12 +165,12 @@ def tell_agent(req: Request, tracking_link: str) -> None:
         log.exception("the agent's receipt for request %s could not be sent", req.id)
 
 
-def disown(tracking_token: str, code: str, *, now: datetime | None = None) -> Request:
+def disown(req: Request, *, now: datetime | None = None) -> Request:
     """The person says they did not authorise the agent: close the request, tell the agent.
 
-    The confirmation link proves the person holds the address the request names."""
-    req = db.session.scalar(select(Request).where(Request.tracking_hash == digest(tracking_token)))
-    if req is None or req.verification_hash != digest(code) or req.agent is None:
+    The caller checked the confirmation link (`intake.disown`): it proves the person holds
+    the address the request names."""
+    if req.agent is None:
         raise LinkInvalid("This confirmation link is not valid.")
     if req.status is not S.AWAITING_VERIFICATION:
         raise LinkInvalid("This request no longer waits for your answer.")

@@ -243,6 +243,14 @@ def acknowledge(req: Request, *, subject: str, template: str, **context: object)
     return True
 
 
+def disown(tracking_token: str, verification_token: str) -> Request:
+    """The person answers the confirmation link: they did not ask the agent who filed it."""
+    req = find_by_tracking(tracking_token)
+    if req.verification_hash != digest(verification_token):
+        raise LinkInvalid("This confirmation link is not valid.")
+    return agents.disown(req)
+
+
 def find_by_tracking(token: str) -> Request:
     req = db.session.scalar(select(Request).where(Request.tracking_hash == digest(token)))
     if req is None:
