@@ -1,5 +1,6 @@
 """Reach a data system: one module per kind, all keeping the contract in `base`: locate,
-erase, correct (CORRECTABLE_FIELDS) and flag (FLAG_PURPOSES, opt_out among them)."""
+erase, correct (CORRECTABLE_FIELDS), flag (FLAG_PURPOSES, opt_out among them) and lift a
+flag again (LIFTABLE_PURPOSES)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from dsar.connectors.base import (
     CORRECTABLE_FIELDS,
     FLAG_PURPOSES,
+    LIFTABLE_PURPOSES,
     Connector,
     Identity,
     Outcome,
@@ -22,6 +24,7 @@ from dsar.models import SystemKind
 __all__ = [
     "CORRECTABLE_FIELDS",
     "FLAG_PURPOSES",
+    "LIFTABLE_PURPOSES",
     "Connector",
     "Identity",
     "Outcome",

@@ -1,5 +1,5 @@
-"""The contract every connector keeps: locate, erase, correct, and set flags (opt out,
-restrict, object, limit), each idempotent.
+"""The contract every connector keeps: locate, erase, correct, set flags (opt out,
+restrict, object, limit) and lift a restriction or an objection again, each idempotent.
 
 An `Identity` says who to look for, normalised once so that every system compares alike:
 the email trimmed and lower-cased, the phone in E.164. Systems store those normalised values
@@ -10,8 +10,10 @@ column may also hold the usual national or international renderings, which
 in another.
 
 A correction names the person's details by CORRECTABLE_FIELDS; each system maps them to its
-own columns. A flag is one of FLAG_PURPOSES; each system says which columns it sets. The
-checks of settings and arguments live in `checks`.
+own columns. A flag is one of FLAG_PURPOSES; each system says which columns it sets. A flag
+of LIFTABLE_PURPOSES can be lifted (GDPR Art. 18(3): a restriction is lifted; Art. 21: an
+objection is withdrawn); each system says how it clears it. The checks of settings and
+arguments live in `checks`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ NOTHING_TO_FLAG = {
     "objection": "has no objection setting; nothing to change",
     "limit_sensitive": "has no sensitive-data limit setting; nothing to change",
 }
+# The flags that can be lifted again, what a system without their settings says, and what
+# lifting one did, in words.
+LIFTABLE_PURPOSES = ("restriction", "objection")
+NOTHING_TO_LIFT = {
+    "restriction": "has no restriction setting; nothing to lift",
+    "objection": "has no objection setting; nothing to lift",
+}
+LIFTED = {"restriction": "restriction lifted", "objection": "objection withdrawn"}
 NOTHING_CORRECTABLE = "no correctable fields configured; nothing changed"
 _FORMATS = (
     phonenumbers.PhoneNumberFormat.E164,
@@ -201,6 +211,11 @@ class Connector(Protocol):
 
     def flag(self, identity: Identity, purpose: str) -> Outcome:
         """Set the settings of `purpose` (one of FLAG_PURPOSES) on the person's records."""
+        ...
+
+    def lift(self, identity: Identity, purpose: str) -> Outcome:
+        """Clear the flag of `purpose` (one of LIFTABLE_PURPOSES) from the person's records,
+        as the system's settings say; ConnectorError when they set it but say not how."""
         ...
 
     def correct(self, identity: Identity, changes: Mapping[str, str]) -> Outcome:

@@ -1,8 +1,9 @@
 """Check a system's settings and a call's arguments, and say exactly what is wrong.
 
 Shared by every kind's validation (`sqlspec`, `httpspec`, `CsvConnector.validate`) and by
-the actions that take arguments (a correction's changes, a flag's purpose). Messages name
-settings, columns and fields, never the values being looked for or written.
+the actions that take arguments (a correction's changes, a flag's purpose, the purpose of a
+flag to lift). Messages name settings, columns and fields, never the values being looked for
+or written.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ import string
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dsar.connectors.base import CORRECTABLE_FIELDS, FLAG_PURPOSES, IDENTIFIER, IDENTITY_FIELDS
+from dsar.connectors.base import (
+    CORRECTABLE_FIELDS,
+    FLAG_PURPOSES,
+    IDENTIFIER,
+    IDENTITY_FIELDS,
+    LIFTABLE_PURPOSES,
+)
 from dsar.exceptions import ConnectorError
 
 
@@ -121,6 +128,23 @@ def check_changes(changes: Mapping[str, str]) -> None:
 def check_purpose(purpose: str) -> None:
     if purpose not in FLAG_PURPOSES:
         raise ConnectorError(f"unknown flag {purpose!r}; use one of {', '.join(FLAG_PURPOSES)}")
+
+
+def check_liftable(purpose: str) -> None:
+    """Only a restriction or an objection can be lifted (an opt-out is undone by the person)."""
+    if purpose not in LIFTABLE_PURPOSES:
+        raise ConnectorError(
+            f"cannot lift {purpose!r}: only {' or '.join(LIFTABLE_PURPOSES)} can be lifted"
+        )
+
+
+def no_lift(purpose: str, problem: str, add: str) -> ConnectorError:
+    """The error of a flag the system sets while its settings say nothing about lifting it:
+    `problem` says what is missing, `add` the setting that would say it."""
+    return ConnectorError(
+        f"{purpose}: {problem}; add {add} to the system's settings, or lift it in the system"
+        " by hand"
+    )
 
 
 def needed(match: Mapping[str, str]) -> frozenset[str]:

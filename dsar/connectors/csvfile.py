@@ -1,4 +1,5 @@
-"""Reach a spreadsheet kept as a CSV file; erase, correct and flag by rewriting it atomically.
+"""Reach a spreadsheet kept as a CSV file; erase, correct, flag and lift flags by rewriting
+it atomically.
 
 Config:
 
@@ -8,15 +9,19 @@ Config:
     restriction = { restricted = "yes" }          # optional, likewise: a restriction,
     objection = { objected = "yes" }              #   an objection,
     limit_sensitive = { dietary_use = "none" }    #   a limit on sensitive data
+    restriction_lift = { restricted = "no" }      # optional: the columns that lift them again
+    objection_lift = { objected = "no" }          #   (only a restriction or an objection)
     correct = { name = "name", email = "email" }  # optional: column = the detail it holds
     exports = { member_id = "member_number" }     # optional: identifiers for other systems
 
 Cells are normalised before comparing: emails trimmed and lower-cased, phones read as numbers
 (in the identity's region) and compared in E.164, other values trimmed. Every change rewrites
 the file atomically (a temporary file moved into place) under a lock that every worker takes;
-a flag or correction that finds every row already set leaves the file alone. A correction's
-`correct` names the columns (any header) that hold each of the person's details
-(CORRECTABLE_FIELDS); the asked fields no column holds are reported in `not_held`.
+a flag, lift or correction that finds every row already set leaves the file alone. Lifting
+a flag the file sets (`lift(identity, purpose)`) writes its `<purpose>_lift` values; without
+them it is refused, naming the setting to add. A correction's `correct` names the columns
+(any header) that hold each of the person's details (CORRECTABLE_FIELDS); the asked fields
+no column holds are reported in `not_held`.
 """
 
 from __future__ import annotations
@@ -30,21 +35,33 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dsar.connectors.base import FLAG_PURPOSES, NOTHING_TO_FLAG, Identity, Outcome, normalise_phone
+from dsar.connectors.base import (
+    FLAG_PURPOSES,
+    LIFTABLE_PURPOSES,
+    LIFTED,
+    NOTHING_TO_FLAG,
+    NOTHING_TO_LIFT,
+    Identity,
+    Outcome,
+    normalise_phone,
+)
 from dsar.connectors.checks import (
     check_changes,
     check_correct,
     check_exports,
     check_keys,
+    check_liftable,
     check_match,
     check_purpose,
     expand,
     needed,
+    no_lift,
     require,
 )
 from dsar.exceptions import ConnectorError
 
 NO_OPT_OUT = "holds no marketing use; nothing to change"
+LIFTS = tuple(f"{p}_lift" for p in LIFTABLE_PURPOSES)
 
 
 class CsvConnector:
@@ -61,18 +78,36 @@ class CsvConnector:
         self.path = Path(expand(config["path"], settings))
         self.match: dict[str, str] = config["match"]
         self.flags: dict[str, dict[str, str]] = {p: config.get(p, {}) for p in FLAG_PURPOSES}
+        self.lifts: dict[str, dict[str, str]] = {
+            p: config.get(f"{p}_lift", {}) for p in LIFTABLE_PURPOSES
+        }
         self.correct_map: dict[str, str] = config.get("correct", {})
         self.exports: dict[str, str] = config.get("exports", {})
 
     @staticmethod
     def validate(config: Mapping[str, Any]) -> None:
-        check_keys(config, ("path", "match", "exports", "correct", *FLAG_PURPOSES), "csv system")
+        for key in config:
+            if key.endswith("_lift") and key not in LIFTS:
+                raise ConnectorError(
+                    f"csv system: {key!r}: only a restriction or an objection can be lifted"
+                )
+        known = ("path", "match", "exports", "correct", *FLAG_PURPOSES, *LIFTS)
+        check_keys(config, known, "csv system")
         require(config, "path", str, "csv system")
         check_match(config.get("match"), "csv system")
-        for purpose in FLAG_PURPOSES:
+        for purpose in (*FLAG_PURPOSES, *LIFTS):
             values = config.get(purpose, {})
             if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
                 raise ConnectorError(f"csv system: '{purpose}' must map columns to text values")
+        for purpose in LIFTABLE_PURPOSES:
+            lift = config.get(f"{purpose}_lift")
+            if lift is not None and not lift:
+                raise ConnectorError(f"csv system: '{purpose}_lift' must name at least one column")
+            if lift and not config.get(purpose):
+                raise ConnectorError(
+                    f"csv system: '{purpose}_lift' lifts a flag the file does not set; add"
+                    f" '{purpose}' or remove it"
+                )
         if "correct" in config:
             check_correct(config["correct"], "csv system", plain=False)
         if "exports" in config:
@@ -178,6 +213,25 @@ class CsvConnector:
         mine = self._update(identity, values)
         settings = ", ".join(f"{c} = {v!r}" for c, v in values.items())
         return Outcome(found=len(mine), receipts=[f"{settings} on {len(mine)} row(s)"])
+
+    def lift(self, identity: Identity, purpose: str) -> Outcome:
+        """Write the purpose's `<purpose>_lift` values on the person's rows (a rewrite under
+        the lock, none when every row already holds them)."""
+        check_liftable(purpose)
+        if not self.flags[purpose]:
+            return Outcome(receipts=[NOTHING_TO_LIFT[purpose]])
+        values = self.lifts[purpose]
+        if not values:
+            raise no_lift(
+                purpose,
+                f"the settings say no '{purpose}_lift' values",
+                f"{purpose}_lift = {{ column = value }}",
+            )
+        mine = self._update(identity, values)
+        settings = ", ".join(f"{c} = {v!r}" for c, v in values.items())
+        return Outcome(
+            found=len(mine), receipts=[f"{LIFTED[purpose]} on {len(mine)} row(s) ({settings})"]
+        )
 
     def correct(self, identity: Identity, changes: Mapping[str, str]) -> Outcome:
         """Write the new values into the mapped columns of the person's rows."""

@@ -32,6 +32,10 @@ Config:
     [restriction]                       # likewise [objection] and [limit_sensitive]
     path = "/api/v1/restrictions"
     count = "updated"
+    [restriction.lift]                  # optional, [objection.lift] too: clears the flag
+    path = "/api/v1/restrictions"
+    method = "DELETE"
+    count = "updated"
     [correct]
     path = "/api/v1/corrections"
     fields = ["name", "email", "phone"] # required: the details the service can change
@@ -48,21 +52,22 @@ Erasing, flagging and correcting each send the identity (as locate does) to thei
 a correction adds {"changes": {field: new value}} for the fields [correct] lists, and the
 answer's `count` says how many records changed. An asked field not listed is reported in
 `not_held`. A flag without its section has nothing to change ([opt_out] says so as before).
+Lifting a restriction or an objection calls its `lift` endpoint the same way; a section
+without one is an error that names the setting to add.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from dsar.connectors import httpspec
-from dsar.connectors.base import NOTHING_TO_FLAG, Identity, Outcome
-from dsar.connectors.checks import check_changes, check_purpose, expand
-from dsar.connectors.transport import Answer, Transport, limiter_for
+from dsar.connectors.base import LIFTED, NOTHING_TO_FLAG, NOTHING_TO_LIFT, Identity, Outcome
+from dsar.connectors.checks import check_changes, check_liftable, check_purpose, expand, no_lift
+from dsar.connectors.httpjobs import await_done, dig
+from dsar.connectors.transport import Transport, limiter_for
 from dsar.exceptions import ConnectorError
 
 MAX_PAGES = 1000
@@ -73,22 +78,6 @@ FLAG_VERBS = {
     "limit_sensitive": "sensitive-data limit",
 }
 TEST_IDENTITY = Identity(email="connection-test@invalid")
-
-
-def dig(node: Any, path: str) -> list[Any]:
-    """The values at a dotted path, looking through lists: dig(a, "tickets.id")."""
-    found = [node]
-    for part in path.split(".") if path else []:
-        step: list[Any] = []
-        for item in found:
-            for each in item if isinstance(item, list) else [item]:
-                if isinstance(each, dict) and part in each:
-                    step.append(each[part])
-        found = step
-    flat: list[Any] = []
-    for item in found:
-        flat.extend(item if isinstance(item, list) else [item])
-    return [v for v in flat if v is not None]
 
 
 class HttpConnector:
@@ -186,7 +175,7 @@ class HttpConnector:
                 outcome.add_identifiers(name, dig(page, path))
         return outcome
 
-    # -- erase, flags and corrections ----------------------------------------------------
+    # -- erase, flags, lifts and corrections ---------------------------------------------
 
     def _count(self, spec: Mapping[str, Any], body: Any) -> int:
         found = dig(body, spec.get("count", "count"))
@@ -199,14 +188,7 @@ class HttpConnector:
         spec = self.config.get(action)
         if spec is None:
             return Outcome(receipts=[f"this system offers no {verb} endpoint; nothing to do"])
-        transport = self._transport()
-        body = {**self._body(spec, identity), **(extra or {})}
-        answer = transport.send(spec.get("method", "POST"), self.base_url + spec["path"], body)
-        if answer.status == 202:
-            if "status" not in spec:
-                raise ConnectorError(f"{spec['path']} accepted the {verb} but no [status] is set")
-            answer = self._await(transport, spec, answer, verb)
-        count = self._count(spec, answer.body)
+        count = self._send(spec, identity, verb, extra)
         outcome = Outcome(
             found=count, receipts=[f"{spec['path']}: {verb} confirmed for {count} record(s)"]
         )
@@ -214,37 +196,25 @@ class HttpConnector:
             outcome.erased = count
         return outcome
 
-    def _status_url(self, status: Mapping[str, Any], accepted: Answer) -> str:
-        if "url" in status:
-            found = dig(accepted.body, status["url"]) or [accepted.headers.get("Location")]
-            url = urljoin(self.base_url + "/", str(found[0] or ""))
-        else:
-            ids = dig(accepted.body, status.get("id", "id"))
-            if not ids:
-                raise ConnectorError("the 202 answer names no job to follow")
-            url = self.base_url + status["path"].replace("{id}", str(ids[0]))
-        if urlsplit(url).netloc != urlsplit(self.base_url).netloc:
-            raise ConnectorError("the status URL points to another host; refusing to follow")
-        return url
-
-    def _await(self, transport: Transport, spec: Mapping[str, Any], accepted: Answer, verb: str):
-        """Poll the status of an accepted (202) request until it is done or time runs out."""
-        status = spec["status"]
-        url = self._status_url(status, accepted)
-        limit = float(self.config.get("async_limit", 300))
-        interval = float(status.get("interval", 1.0))
-        done, failed = status.get("done", ["done"]), status.get("failed", ["failed"])
-        deadline = time.monotonic() + limit
-        while True:
-            answer = transport.send("GET", url)
-            state = (dig(answer.body, status.get("state", "status")) or [""])[0]
-            if state in done:
-                return answer
-            if state in failed:
-                raise ConnectorError(f"the vendor reports the {verb} as {state!r}")
-            if time.monotonic() + interval > deadline:
-                raise ConnectorError(f"vendor {verb} not confirmed within {limit:g} s")
-            time.sleep(interval)
+    def _send(
+        self,
+        spec: Mapping[str, Any],
+        identity: Identity,
+        verb: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Call an action's endpoint with the identity; the count its (final) answer gives."""
+        transport = self._transport()
+        body = {**self._body(spec, identity), **(extra or {})}
+        answer = transport.send(spec.get("method", "POST"), self.base_url + spec["path"], body)
+        if answer.status == 202:
+            if "status" not in spec:
+                raise ConnectorError(f"{spec['path']} accepted the {verb} but no [status] is set")
+            limit = float(self.config.get("async_limit", 300))
+            answer = await_done(
+                transport, self.base_url, spec["status"], answer, verb=verb, limit=limit
+            )
+        return self._count(spec, answer.body)
 
     def erase(self, identity: Identity) -> Outcome:
         return self._act("erase", identity, "deletion")
@@ -259,6 +229,22 @@ class HttpConnector:
         if purpose != "opt_out" and purpose not in self.config:
             return Outcome(receipts=[NOTHING_TO_FLAG[purpose]])
         return self._act(purpose, identity, FLAG_VERBS[purpose])
+
+    def lift(self, identity: Identity, purpose: str) -> Outcome:
+        """Call the `lift` endpoint of [restriction] or [objection] with the identity."""
+        check_liftable(purpose)
+        if purpose not in self.config:
+            return Outcome(receipts=[NOTHING_TO_LIFT[purpose]])
+        spec = self.config[purpose].get("lift")
+        if spec is None:
+            raise no_lift(
+                purpose,
+                f"[{purpose}] names no [{purpose}.lift] endpoint",
+                f"[{purpose}.lift] with its path (and method, count)",
+            )
+        count = self._send(spec, identity, f"lifting of the {FLAG_VERBS[purpose]}")
+        receipt = f"{spec['path']}: {LIFTED[purpose]}, confirmed for {count} record(s)"
+        return Outcome(found=count, receipts=[receipt])
 
     def correct(self, identity: Identity, changes: Mapping[str, str]) -> Outcome:
         """Send the changes of the fields [correct] lists to its endpoint, with the identity

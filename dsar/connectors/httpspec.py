@@ -2,6 +2,17 @@
 
 Each action ([locate], [erase], [correct], and the flags [opt_out], [restriction],
 [objection], [limit_sensitive]) is a table with a path; [correct] also lists `fields`.
+[restriction] and [objection] may hold a sub-table `lift`: the endpoint that clears the flag
+again, an action like the others (path, method, count, params, status). It must not be the
+flag's own endpoint and method, which would set the flag again:
+
+    [restriction]
+    path = "/api/v1/restrictions"
+    count = "updated"
+    [restriction.lift]
+    path = "/api/v1/restrictions"
+    method = "DELETE"
+    count = "updated"
 """
 
 from __future__ import annotations
@@ -9,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dsar.connectors.base import CORRECTABLE_FIELDS, FLAG_PURPOSES, IDENTIFIER
+from dsar.connectors.base import CORRECTABLE_FIELDS, FLAG_PURPOSES, IDENTIFIER, LIFTABLE_PURPOSES
 from dsar.connectors.checks import check_exports, check_keys, require
 from dsar.exceptions import ConnectorError
 
@@ -27,6 +38,7 @@ TOP_KEYS = (
     *ACTIONS,
 )
 ACTION_KEYS = ("method", "path", "records", "count", "params", "page", "cursor", "status")
+LIFTABLE = (*ACTION_KEYS, "lift")
 STATUS_KEYS = ("url", "path", "id", "state", "done", "failed", "interval")
 METHODS = ("POST", "PUT", "DELETE")
 
@@ -111,7 +123,10 @@ def _check_paging(spec: Mapping[str, Any], where: str) -> None:
 def _check_action(spec: Any, where: str, action: str) -> None:
     if not isinstance(spec, dict):
         raise ConnectorError(f"{where}: must be a table with 'path'")
-    check_keys(spec, (*ACTION_KEYS, "fields") if action == "correct" else ACTION_KEYS, where)
+    if "lift" in spec and action not in LIFTABLE_PURPOSES:
+        raise ConnectorError(f"{where}: only a restriction or an objection can be lifted")
+    known = {"correct": (*ACTION_KEYS, "fields"), **dict.fromkeys(LIFTABLE_PURPOSES, LIFTABLE)}
+    check_keys(spec, known.get(action, ACTION_KEYS), where)
     if action == "correct":
         _check_fields(spec, where)
     path = require(spec, "path", str, where)
@@ -127,6 +142,21 @@ def _check_action(spec: Any, where: str, action: str) -> None:
     _check_paging(spec, where)
     if "status" in spec:
         _check_status(spec["status"], f"{where} status")
+    if "lift" in spec:
+        _check_lift(spec, where, action)
+
+
+def _check_lift(spec: Mapping[str, Any], where: str, action: str) -> None:
+    """[restriction.lift] or [objection.lift]: another endpoint, or the same with another
+    method (DELETE), that clears the flag."""
+    lift_where = f"http system [{action}.lift]"
+    _check_action(spec["lift"], lift_where, "lift")
+    lift = spec["lift"]
+    if (lift["path"], lift.get("method", "POST")) == (spec["path"], spec.get("method", "POST")):
+        raise ConnectorError(
+            f"{lift_where}: the same path and method as [{action}] would set the {action} again;"
+            ' give another method (like "DELETE") or path'
+        )
 
 
 def _check_status(status: Any, where: str) -> None:

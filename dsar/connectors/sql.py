@@ -26,6 +26,7 @@ Config (TOML in the systems file; checked by `sqlspec.check`):
     [[restriction]]                                # likewise [[objection]], [[limit_sensitive]]
     table = "customers"
     set = { processing_restricted = 1 }
+    lift = { processing_restricted = 0 }           # restriction, objection: how to clear it
 
 A row is the person's when any `match` column equals one of the identity's values (OR across
 columns, `IN` for several values such as a phone's renderings). Columns are compared as they
@@ -43,11 +44,15 @@ A correction (`correct(identity, changes)`) finds the person's rows by their old
 writes each changed field into the columns that `correct` maps to it (on any table but a
 retained one), in one transaction: a value the database refuses changes nothing. A flag
 (`flag(identity, purpose)`, `opt_out` among them) applies its purpose's rules: columns set on
-the person's rows of a table, or the identity added to a suppression table. Both may run
-again and change nothing more.
+the person's rows of a table, or the identity added to a suppression table. Lifting a
+restriction or an objection (`lift(identity, purpose)`, GDPR Art. 18(3) and 21) undoes its
+rules in one transaction: a column rule writes its `lift` values (a rule without them is an
+error that names the setting to add, raised before anything changes), a suppression rule
+deletes the identity's rows from the table (unless another purpose uses the same table, whose
+suppression that would undo too). All of them may run again and change nothing more.
 
 This module orchestrates; the parts live beside it: `sqlspec` checks the config, `sqlquery`
-finds the rows, `sqlerase` erases or flags them, `sqlcorrect` corrects them, `sqlengine`
+finds the rows, `sqlerase` erases, flags or lifts them, `sqlcorrect` corrects them, `sqlengine`
 opens the database and words its errors.
 """
 
@@ -60,8 +65,21 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from dsar.connectors import sqlcorrect, sqlerase, sqlspec
-from dsar.connectors.base import FLAG_PURPOSES, NOTHING_TO_FLAG, Identity, Outcome
-from dsar.connectors.checks import check_changes, check_purpose, expand, needed
+from dsar.connectors.base import (
+    FLAG_PURPOSES,
+    NOTHING_TO_FLAG,
+    NOTHING_TO_LIFT,
+    Identity,
+    Outcome,
+)
+from dsar.connectors.checks import (
+    check_changes,
+    check_liftable,
+    check_purpose,
+    expand,
+    needed,
+    no_lift,
+)
 from dsar.connectors.sqlengine import describe, engine_for
 from dsar.connectors.sqlquery import find
 from dsar.exceptions import ConnectorError
@@ -151,7 +169,7 @@ class SqlConnector:
             outcome.receipts.append("no records held; nothing to erase")
         return outcome
 
-    # -- flags: opting out, restricting, objecting, limiting -----------------------------
+    # -- flags: opting out, restricting, objecting, limiting, and lifting ----------------
 
     def opt_out(self, identity: Identity) -> Outcome:
         """Apply every opt-out rule: set columns on the person's rows, add to suppression."""
@@ -168,23 +186,67 @@ class SqlConnector:
         return self._run(lambda conn: self._flag(conn, identity, rules, purpose), write=True)
 
     def _flag(
-        self, conn: Connection, identity: Identity, rules: list[dict[str, Any]], purpose: str
+        self,
+        conn: Connection,
+        identity: Identity,
+        rules: list[dict[str, Any]],
+        purpose: str,
+        *,
+        lift: bool = False,
     ) -> Outcome:
         outcome = Outcome()
         keys: dict[str, list[Any]] | None = None
         for rule in rules:
             if "suppress" in rule:
-                outcome.receipts.append(
-                    sqlerase.suppress(conn, rule["suppress"], identity, purpose)
-                )
+                if lift:
+                    receipt = sqlerase.unsuppress(conn, rule["suppress"], identity)
+                else:
+                    receipt = sqlerase.suppress(conn, rule["suppress"], identity, purpose)
+                outcome.receipts.append(receipt)
                 continue
             if keys is None:
                 keys = find(conn, self.tables, identity)[1]
             spec = next(t for t in self.tables if t["name"] == rule["table"])
             ids = keys.get(rule["table"], [])
-            outcome.receipts.append(sqlerase.set_columns(conn, rule, spec.get("key", "id"), ids))
+            outcome.receipts.append(
+                sqlerase.set_columns(
+                    conn, rule, spec.get("key", "id"), ids, lift=purpose if lift else ""
+                )
+            )
             outcome.found += len(ids)
         return outcome
+
+    def lift(self, identity: Identity, purpose: str) -> Outcome:
+        """Lift a restriction or withdraw an objection, in one transaction: write each column
+        rule's `lift` values on the person's rows, take them off its suppression tables.
+        Settings that do not say how are refused before anything changes."""
+        check_liftable(purpose)
+        rules = self.flag_rules[purpose]
+        if not rules:
+            return Outcome(receipts=[NOTHING_TO_LIFT[purpose]])
+        for rule in rules:
+            if "suppress" in rule:
+                self._only_user(rule["suppress"]["table"], purpose)
+            elif "lift" not in rule:
+                raise no_lift(
+                    purpose,
+                    f"the rule for table {rule['table']!r} says no 'lift' values",
+                    "lift = { column = value }",
+                )
+
+        def work(conn: Connection) -> Outcome:
+            return self._flag(conn, identity, rules, purpose, lift=True)
+
+        return self._run(work, write=True)
+
+    def _only_user(self, name: str, purpose: str) -> None:
+        """Refuse to empty a suppression table that another purpose's flag fills too."""
+        for other, rules in self.flag_rules.items():
+            if other != purpose and any(r.get("suppress", {}).get("table") == name for r in rules):
+                raise ConnectorError(
+                    f"{purpose}: the suppression table {name!r} also holds the {other} list, and"
+                    " removing the person would undo that too; lift it in the system by hand"
+                )
 
     # -- correcting ----------------------------------------------------------------------
 

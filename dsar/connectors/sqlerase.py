@@ -1,5 +1,6 @@
-"""Change the person's rows once found: erase them by a table's strategy, or set a flag's
-columns on them (opt out, restrict, object, limit) or list them for suppression.
+"""Change the person's rows once found: erase them by a table's strategy, set a flag's
+columns on them (opt out, restrict, object, limit) or list them for suppression, and lift a
+restriction or an objection again (its `lift` values, or off the suppression list).
 
 Kept apart from `sql` because these are the only statements that write to a data system;
 each runs inside the caller's transaction and says what it did in a receipt of counts and
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, column, delete, func, insert, select, table, update
 
 from dsar.connectors import sqlspec
-from dsar.connectors.base import Identity
+from dsar.connectors.base import LIFTED, Identity
 from dsar.connectors.sqlquery import chunks
 from dsar.exceptions import ConnectorError
 
@@ -86,13 +87,24 @@ def _clear_columns(
     conn.execute(stmt, params)
 
 
-def set_columns(conn: Connection, rule: Mapping[str, Any], key: str, ids: Sequence[Any]) -> str:
-    """Set a flag rule's columns on the person's rows (keyed by `key`); say where."""
-    target = table(rule["table"], *(column(c) for c in rule["set"]))
+def set_columns(
+    conn: Connection, rule: Mapping[str, Any], key: str, ids: Sequence[Any], *, lift: str = ""
+) -> str:
+    """Set a flag rule's columns on the person's rows (keyed by `key`), or, to `lift` a
+    purpose's flag, the rule's `lift` values; say where."""
+    values = rule["lift"] if lift else rule["set"]
+    target = table(rule["table"], *(column(c) for c in values))
     for chunk in chunks(ids):
-        conn.execute(update(target).where(column(key).in_(chunk)).values(rule["set"]))
-    settings = ", ".join(f"{c} = {v!r}" for c, v in rule["set"].items())
+        conn.execute(update(target).where(column(key).in_(chunk)).values(values))
+    settings = ", ".join(f"{c} = {v!r}" for c, v in values.items())
+    if lift:
+        return f"{rule['table']}: {LIFTED[lift]} on {len(ids)} row(s) ({settings})"
     return f"{rule['table']}: {settings} on {len(ids)} row(s)"
+
+
+def _listed(suppress: Mapping[str, Any], identity: Identity) -> dict[str, str]:
+    """The suppression table's columns and the identity's values for them (those it has)."""
+    return {c: identity.value(f) for c, f in suppress["columns"].items() if identity.value(f)}
 
 
 def suppress(
@@ -100,7 +112,7 @@ def suppress(
 ) -> str:
     """Add the identity to a suppression table unless it is already there; say which."""
     name = suppress["table"]
-    values = {c: identity.value(f) for c, f in suppress["columns"].items() if identity.value(f)}
+    values = _listed(suppress, identity)
     if not values:
         return f"{name}: no email, phone or name to add"
     target = table(name, *(column(c) for c in values))
@@ -115,3 +127,16 @@ def suppress(
     if purpose != "opt_out":
         return f"{name}: added"
     return f"{name}: added, so that no further marketing is sent"
+
+
+def unsuppress(conn: Connection, suppress: Mapping[str, Any], identity: Identity) -> str:
+    """Take the identity off a suppression table (the rows `suppress` would have added)."""
+    name = suppress["table"]
+    values = _listed(suppress, identity)
+    if not values:
+        return f"{name}: no email, phone or name to remove"
+    target = table(name, *(column(c) for c in values))
+    removed = conn.execute(
+        delete(target).where(*(target.c[c] == v for c, v in values.items()))
+    ).rowcount
+    return f"{name}: removed" if removed else f"{name}: not listed; nothing to remove"

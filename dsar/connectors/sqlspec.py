@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dsar.connectors.base import FLAG_PURPOSES
+from dsar.connectors.base import FLAG_PURPOSES, LIFTABLE_PURPOSES
 from dsar.connectors.checks import (
     check_correct,
     check_exports,
@@ -140,22 +140,43 @@ def _check_retain(spec: dict[str, Any], seen: Mapping[str, Any], where: str) -> 
 
 def _check_flag_rule(rule: Any, seen: Mapping[str, Any], purpose: str = "opt_out") -> None:
     """A flag's rule (opt_out, restriction, objection, limit_sensitive): set columns on the
-    person's rows of a table, or add them to a suppression list."""
+    person's rows of a table, or add them to a suppression list. A restriction's or an
+    objection's column rule may say in `lift` which values clear it again."""
     if not isinstance(rule, dict) or ("set" in rule) == ("suppress" in rule):
         raise ConnectorError(f"{purpose}: each rule needs either 'table' and 'set', or 'suppress'")
+    if "lift" in rule and purpose not in LIFTABLE_PURPOSES:
+        raise ConnectorError(
+            f"{purpose}: only a restriction or an objection can be lifted; remove 'lift'"
+        )
     if "suppress" in rule:
+        if "lift" in rule:
+            raise ConnectorError(
+                f"{purpose}: a suppression rule is lifted by removing the person from its"
+                " table; remove 'lift'"
+            )
         check_keys(rule, ("suppress",), purpose)
         _check_suppress(rule["suppress"], purpose)
         return
-    check_keys(rule, ("table", "set"), purpose)
+    check_keys(
+        rule,
+        ("table", "set", "lift") if purpose in LIFTABLE_PURPOSES else ("table", "set"),
+        purpose,
+    )
     if rule.get("table") not in seen:
         raise ConnectorError(f"{purpose}: 'table' must name a table listed in 'tables'")
-    if not isinstance(rule.get("set"), dict) or not rule["set"]:
-        raise ConnectorError(f"{purpose}: 'set' must map columns to values")
-    for col, value in rule["set"].items():
+    _check_values(rule.get("set"), purpose, "set")
+    if "lift" in rule:
+        _check_values(rule["lift"], purpose, "lift")
+
+
+def _check_values(values: Any, purpose: str, key: str) -> None:
+    """`set` or `lift`: plain column names mapped to text, numbers or true/false."""
+    if not isinstance(values, dict) or not values:
+        raise ConnectorError(f"{purpose}: '{key}' must map columns to values")
+    for col, value in values.items():
         check_identifier(col, purpose)
         if not isinstance(value, str | int | float | bool):
-            raise ConnectorError(f"{purpose}: set.{col} must be text, a number or true/false")
+            raise ConnectorError(f"{purpose}: {key}.{col} must be text, a number or true/false")
 
 
 def _check_suppress(suppress: Any, purpose: str = "opt_out") -> None:

@@ -11,9 +11,9 @@ Like many real vendors' APIs, the search is paginated (`page`, `per_page` in the
 `--erase-delay` seconds). POST /api/v1/erase deletes at once, for simple clients.
 
 The customer found by the body's email can be changed too: POST /api/v1/opt-out,
-/api/v1/restrictions and /api/v1/objections set a flag on them, and POST /api/v1/corrections
-writes `changes` ({"name": ..., "email": ..., "phone": ...}, any of them) onto them; each
-answers {"updated": n}.
+/api/v1/restrictions and /api/v1/objections set a flag on them, DELETE on the last two (with
+the same body) clears it again, and POST /api/v1/corrections writes `changes` ({"name": ...,
+"email": ..., "phone": ...}, any of them) onto them; each answers {"updated": n}.
 """
 
 from __future__ import annotations
@@ -244,11 +244,14 @@ def opt_out() -> ResponseReturnValue:
 
 
 def _set_flag(column: str) -> ResponseReturnValue:
+    """POST sets the customer's flag; DELETE clears it (a restriction lifted, an objection
+    withdrawn). Both answer how many customers the email found."""
+    value = 0 if request.method == "DELETE" else 1
     email = _email()
     with _connect() as conn:
         updated = conn.execute(
-            f"UPDATE customers SET {column} = 1 WHERE email = ?",  # noqa: S608 (fixed names)
-            (email,),
+            f"UPDATE customers SET {column} = ? WHERE email = ?",  # noqa: S608 (fixed names)
+            (value, email),
         ).rowcount
     return jsonify({"updated": updated})
 
@@ -309,8 +312,8 @@ def create_helpdesk_app(db_path: str, token: str, *, erase_delay: float = 0.5) -
     app.add_url_rule("/api/v1/search", view_func=search, methods=["POST"])
     app.add_url_rule("/api/v1/erase", view_func=erase, methods=["POST"])
     app.add_url_rule("/api/v1/opt-out", view_func=opt_out, methods=["POST"])
-    app.add_url_rule("/api/v1/restrictions", view_func=restrict, methods=["POST"])
-    app.add_url_rule("/api/v1/objections", view_func=object_to, methods=["POST"])
+    app.add_url_rule("/api/v1/restrictions", view_func=restrict, methods=["POST", "DELETE"])
+    app.add_url_rule("/api/v1/objections", view_func=object_to, methods=["POST", "DELETE"])
     app.add_url_rule("/api/v1/corrections", view_func=correct, methods=["POST"])
     app.add_url_rule("/api/v1/erasures", view_func=start_erasure, methods=["POST"])
     app.add_url_rule("/api/v1/erasures/<job_id>", view_func=erasure_status, methods=["GET"])

@@ -124,7 +124,17 @@ def check_disclosure(value: Any) -> dict[str, Any]:
 
 
 LABEL_TEXTS = frozenset(
-    {"opt_out", "opt_out_undo", "erase", "restriction", "objection", "limit_sensitive", "correct"}
+    {
+        "opt_out",
+        "opt_out_undo",
+        "erase",
+        "restriction",
+        "objection",
+        "limit_sensitive",
+        "correct",
+        "restriction_lift",
+        "objection_lift",
+    }
 )
 
 
@@ -151,7 +161,8 @@ def _field_label(name: str, value: Any) -> str | dict[str, str]:
 def check_labels(value: Any) -> dict[str, Any]:
     """The words the person reads for a system: `places` (table or endpoint -> words),
     `fields` (column -> words, or label with yes/no meanings), and what `opt_out`,
-    `opt_out_undo` and `erase` did, in a sentence each."""
+    `opt_out_undo`, `erase`, the other flags and their lifting (`restriction_lift`,
+    `objection_lift`) did, in a sentence each."""
     if value is None:
         return {}
     if not isinstance(value, dict):
