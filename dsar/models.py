@@ -92,6 +92,8 @@ class TaskAction(enum.StrEnum):
     RESTRICT = "restrict"
     OBJECT = "object"
     LIMIT_SENSITIVE = "limit_sensitive"
+    # Remove the flag a restriction or an objection set (GDPR Art. 18(3), Art. 21).
+    LIFT = "lift"
 
 
 class SystemKind(enum.StrEnum):
@@ -216,6 +218,8 @@ class Request(db.Model):
         # One appeal per denied request; the appeal link emailed finds the denied request.
         Index("uq_requests_appeal_of_id", "appeal_of_id", unique=True),
         Index("uq_requests_appeal_hash", "appeal_hash", unique=True),
+        # One lift per restriction or objection carried out.
+        Index("uq_requests_lift_of_id", "lift_of_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -264,6 +268,11 @@ class Request(db.Model):
     # appeal per denial); the denied request holds a keyed hash of the appeal link emailed.
     appeal_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
     appeal_hash: Mapped[str | None] = mapped_column(String(64))
+    # Lifting a restriction or an objection is a request of its own, started by an officer
+    # (the person told first), linked to the request that set the flags; why, as a key of
+    # dsar.rules.lifts.
+    lift_of_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
+    lift_reason: Mapped[str] = mapped_column(String(32), default="", server_default="")
     # Filed by an authorised agent for the person (name and email above are the person's).
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     # An earlier request from the same identity and kind, flagged for the officer.
@@ -293,6 +302,13 @@ class Request(db.Model):
     appeal: Mapped[Request | None] = relationship(
         foreign_keys=[appeal_of_id], uselist=False, viewonly=True
     )
+    lift_of: Mapped[Request | None] = relationship(
+        remote_side="Request.id", foreign_keys=[lift_of_id]
+    )
+    # The lift of this request's restriction or objection, once an officer started it.
+    lift: Mapped[Request | None] = relationship(
+        foreign_keys=[lift_of_id], uselist=False, viewonly=True
+    )
     events: Mapped[list[Event]] = relationship(
         back_populates="request", order_by="Event.id", cascade="all, delete-orphan"
     )
@@ -309,6 +325,10 @@ class Request(db.Model):
     @property
     def is_appeal(self) -> bool:
         return self.appeal_of_id is not None
+
+    @property
+    def is_lift(self) -> bool:
+        return self.lift_of_id is not None
 
 
 class Task(db.Model):

@@ -50,6 +50,7 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("portal.appeal_by_link", "GET"): everyone(404),  # a tracking token is no appeal link
     ("portal.appeal_by_link", "POST"): everyone(404),
     ("staff.decide_appeal", "POST"): {**ACTORS, "officer": {422}, "admin": {422}},
+    ("staff.lift", "POST"): {**ACTORS, "officer": {422}, "admin": {422}},
     ("portal.disown", "POST"): everyone(404),  # no agent made the world's waiting request
     ("staff.agents_list", "GET"): ANY_STAFF,
     ("staff.revoke_agent", "POST"): {**ACTORS, "officer": {404}, "admin": {404}},  # no agent 1

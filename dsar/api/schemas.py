@@ -251,6 +251,17 @@ class RequestOut(Schema):
         allow_none=True,
         metadata={"description": "for an appeal: the reference of the denied request"},
     )
+    lift_of = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "for a lift: the reference of the restriction or objection an "
+            "officer lifted, after telling the person"
+        },
+    )
+    lifted_by = fields.String(
+        allow_none=True,
+        metadata={"description": "the reference of the lift of this request; null when none"},
+    )
 
 
 class CreatedOut(RequestOut):

@@ -128,6 +128,8 @@ def _view(req: Request) -> dict[str, Any]:
             "person_confirmed": req.verified_by == "email",
         },
         "appeal_of": req.appeal_of.reference if req.appeal_of else None,
+        "lift_of": req.lift_of.reference if req.lift_of else None,
+        "lifted_by": req.lift.reference if req.lift else None,
         "tasks": [
             {
                 "system": t.system.key,

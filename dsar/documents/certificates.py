@@ -1,5 +1,5 @@
 """The deletion certificate and the confirmations of flags set (opt-out, restriction,
-objection, limit): what was done, system by system.
+objection, limit) or lifted: what was done, system by system.
 
 Both are letters to the person, rendered when the request completes. The certificate says per
 system what was erased, what was kept and under which exception (GDPR Art. 17(3), CCPA
@@ -18,7 +18,7 @@ from dsar import deadlines, rules
 from dsar.documents import letterhead, words
 from dsar.documents.render import PDF_ASSETS, RenderedFile, as_file, render_pdf
 from dsar.models import Request, Task, TaskAction, TaskStatus, utcnow
-from dsar.rules import citations
+from dsar.rules import citations, lifts
 
 STYLESHEET = "evidence.css"
 # Backups are erased on restore; only the CCPA regulations say so in these words.
@@ -139,8 +139,20 @@ CONFIRMATIONS: dict[TaskAction, tuple[str, str]] = {
 }
 
 
+# What a lift did, when the registry gives no words (labels restriction_lift, objection_lift).
+LIFTED = {
+    "restriction": "The restriction is removed: your records may be used again as before.",
+    "objection": (
+        "The objection mark is removed: your records may be used again for that processing."
+    ),
+}
+
+
 def _words(task: Task) -> tuple[str, str]:
     labels = task.system.labels if isinstance(task.system.labels, dict) else {}
+    if task.action is TaskAction.LIFT:
+        purpose = rules.FLAG_PURPOSES[rules.ACTIONS[task.request.kind]]
+        return labels.get(f"{purpose}_lift") or LIFTED[purpose], ""
     key = LABEL_KEYS.get(task.action, "")
     done = labels.get(key) or DONE.get(task.action, "")
     undo = labels.get("opt_out_undo", "") if task.action is TaskAction.OPT_OUT else ""
@@ -199,3 +211,26 @@ def render_confirmation(req: Request) -> RenderedFile:
     or list joined, and any GPC signal."""
     title = CONFIRMATIONS[rules.ACTIONS[req.kind]][0]
     return as_file("response", render_pdf("pdf/opt_out.html", **letter_context(req), title=title))
+
+
+def render_lift_confirmation(req: Request) -> RenderedFile:
+    """Confirm a lift: why (as the person was told first), then per system what changed."""
+    rule = lifts.LIFTS[req.kind]
+    reason = rule.reason(req.lift_reason)
+    context = letter_context(req)
+    original = req.lift_of
+    return as_file(
+        "response",
+        render_pdf(
+            "pdf/lifted.html",
+            **context,
+            title=rule.title,
+            rule=rule,
+            reason=reason,
+            original=original,
+            original_received_on=long_date(local_day(original.received_at)),
+            original_completed_on=long_date(local_day(original.completed_at)),
+            notice_citation=rule.notice_citation(req.regime),
+            reason_citation=reason.citation(req.regime) if reason else "",
+        ),
+    )

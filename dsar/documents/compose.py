@@ -11,6 +11,8 @@ from dsar.models import Request, RequestKind, TaskAction
 def render_answer(req: Request) -> list[RenderedFile]:
     """Every file the request's answer is made of; the first is the PDF the person reads."""
     action = rules.ACTIONS[req.kind]
+    if req.is_lift:
+        return [certificates.render_lift_confirmation(req)]
     if req.kind is RequestKind.PORTABILITY:
         return portability.render_portability(req)
     if action is TaskAction.LOCATE:

@@ -20,6 +20,7 @@ OUTCOME_LABELS = {
     "restricted": "I marked their records: kept, but not used",
     "objected": "I marked their records: no longer used for the processing objected to",
     "limited": "I marked their records: sensitive data used only as strictly needed",
+    "lifted": "I removed the mark: their records may be used again as before",
     "nothing": "I found nothing about this person",
 }
 

@@ -38,12 +38,16 @@ def create_tasks(req: Request) -> None:
 
     Kinds that need an officer's approval (deletion) first run a dry run: every system is
     searched, nothing is changed, and the request waits for approval with what was found.
+    A lift has a task in each system where the lifted request set its flag.
     """
-    dry_run = req.kind in APPROVAL_KINDS
+    dry_run = req.kind in APPROVAL_KINDS and not req.is_lift
     action = TaskAction.LOCATE if dry_run else ACTIONS[req.kind]
-    systems = db.session.scalars(
-        select(DataSystem).where(DataSystem.enabled.is_(True)).order_by(DataSystem.id)
-    ).all()
+    query = select(DataSystem).where(DataSystem.enabled.is_(True)).order_by(DataSystem.id)
+    if req.is_lift:
+        # A lift undoes what the lifted request did: only where its flag was set.
+        action = TaskAction.LIFT
+        query = query.where(DataSystem.id.in_(flagged_systems(req.lift_of)))
+    systems = db.session.scalars(query).all()
     existing = {t.system_id for t in req.tasks}
     for system in systems:
         if system.id not in existing:
@@ -60,6 +64,15 @@ def create_tasks(req: Request) -> None:
         detail={"action": action.value, "systems": [s.key for s in systems]},
     )
     db.session.commit()
+
+
+def flagged_systems(req: Request) -> list[int]:
+    """The systems in which the request's flag was set (its task succeeded)."""
+    return [
+        t.system_id
+        for t in req.tasks
+        if t.action is ACTIONS[req.kind] and t.status is TaskStatus.SUCCEEDED
+    ]
 
 
 def _deps(task: Task) -> tuple[frozenset[str], frozenset[str]]:

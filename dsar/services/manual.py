@@ -57,6 +57,7 @@ OUTCOMES: dict[TaskAction, tuple[str, ...]] = {
     TaskAction.RESTRICT: ("restricted", "nothing"),
     TaskAction.OBJECT: ("objected", "nothing"),
     TaskAction.LIMIT_SENSITIVE: ("limited", "nothing"),
+    TaskAction.LIFT: ("lifted", "nothing"),
 }
 ACTION_WORDS = {
     TaskAction.LOCATE: "find",
@@ -66,6 +67,7 @@ ACTION_WORDS = {
     TaskAction.RESTRICT: "restrict",
     TaskAction.OBJECT: "honour an objection for",
     TaskAction.LIMIT_SENSITIVE: "limit the use of sensitive data for",
+    TaskAction.LIFT: "lift a restriction or objection for",
 }
 _LINK_EVENTS = ("manual_task_sent", "manual_task_unassigned")
 

@@ -117,7 +117,7 @@ def _receipt(system: DataSystem, outcome: str, count: int, kept: int) -> str:
         return f"{system.name}: no records held, checked by the owner"
     if outcome == "opted_out":
         return f"{system.name}: opted out by the owner ({count} record(s))"
-    if outcome in ("corrected", "restricted", "objected", "limited"):
+    if outcome in ("corrected", "restricted", "objected", "limited", "lifted"):
         return f"{system.name}: {outcome} by the owner ({count} record(s))"
     words = f"{system.name}: {count} record(s) {outcome} by the owner"
     return words + (f", {kept} kept" if kept else "")

@@ -170,6 +170,7 @@ def report(year: int) -> Metrics:
             Request.received_at >= start,
             Request.received_at < end,
             Request.appeal_of_id.is_(None),
+            Request.lift_of_id.is_(None),  # an officer's lift is no request by the person
         )
     ).all()
     kinds = {k: Row(k.value, KIND_NAMES[k]) for k in CCPA_KINDS}

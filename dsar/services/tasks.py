@@ -1,5 +1,5 @@
-"""Run one request's task in one data system, on a worker: locate, erase, correct, or set
-a flag (opt out, restrict, object, limit the use of sensitive data).
+"""Run one request's task in one data system, on a worker: locate, erase, correct, set a
+flag (opt out, restrict, object, limit the use of sensitive data) or lift one.
 
 A task is claimed before it runs (queued -> running, one conditional UPDATE), so a job sent
 twice runs once; a system with a concurrency cap makes extra jobs come back a second later
@@ -28,7 +28,7 @@ from dsar.models import (
     TaskStatus,
     utcnow,
 )
-from dsar.rules import FLAG_PURPOSES
+from dsar.rules import ACTIONS, FLAG_PURPOSES
 from dsar.services import correcting, fanout
 from dsar.services.connections import connector
 from dsar.services.events import record
@@ -96,6 +96,8 @@ def _act(task: Task) -> Outcome:
                 "check the system's correct settings"
             )
         return outcome
+    if task.action is TaskAction.LIFT:  # the flag the lifted request set, removed
+        return reach.lift(identity, FLAG_PURPOSES[ACTIONS[task.request.kind]])
     purpose = FLAG_PURPOSES.get(task.action)
     if purpose is not None:  # opt out, restrict, object, limit: set what the registry names
         return reach.flag(identity, purpose)

@@ -86,6 +86,21 @@ class AppealDecisionForm(Form):
     text = _text_field("The written decision, for the person", "Write the decision.")
 
 
+class LiftForm(Form):
+    """Lift a restriction or an objection: why (the rules' list), in the officer's words."""
+
+    reason = RadioField(
+        "Why it is lifted",
+        validators=[InputRequired("Choose why it is lifted.")],
+        validate_choice=False,  # the service refuses, in words, a reason the law does not list
+    )
+    text = _text_field("Your explanation, for the person", "Explain to the person why.")
+    confirm = BooleanField(
+        "Email the person now, then lift it",
+        validators=[InputRequired("Tick the box to confirm: the person is emailed at once.")],
+    )
+
+
 class ClarifyForm(Form):
     question = _text_field("Question for the person", "Write the question.")
     pause = BooleanField("Pause the clock until they answer (where the law allows)")

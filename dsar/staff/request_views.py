@@ -22,6 +22,7 @@ from dsar.services import (
     corrections,
     decisions,
     downloads,
+    lifts,
     reminders,
     staff_intake,
 )
@@ -33,6 +34,7 @@ from dsar.staff.forms import (
     ConfirmForm,
     DenyForm,
     DuplicateForm,
+    LiftForm,
     LogoutForm,
     ManualDoneForm,
     NoteForm,
@@ -118,7 +120,12 @@ def render_page(req: Request, **extra: Any) -> str:
         **(
             review_views.review_context(req) if req.status is RequestStatus.READY_FOR_REVIEW else {}
         ),
-        **(appeal_context(req) | (correction_context(req) if req.correction else {}) | extra),
+        **(
+            appeal_context(req)
+            | lift_context(req)
+            | (correction_context(req) if req.correction else {})
+            | extra
+        ),
     )
 
 
@@ -133,6 +140,20 @@ def appeal_context(req: Request) -> dict[str, Any]:
         "appeal_may_decide": appeals.may_decide(req, actor()),
         "appeal_form": AppealDecisionForm(),
         "appeal_typed": {},
+    }
+
+
+def lift_context(req: Request) -> dict[str, Any]:
+    """A carried-out restriction or objection offers its lift; a lift shows why."""
+    rule = lifts.rule_for(req)
+    if rule is None:
+        return {}
+    return {
+        "lift_rule": rule,
+        "lift_plan": lifts.plan(req),
+        "lift_form": LiftForm(),
+        "lift_typed": {},
+        "lift_reason": rule.reason(req.lift_reason) if req.is_lift else None,
     }
 
 

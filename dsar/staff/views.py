@@ -109,6 +109,7 @@ from dsar.staff import (  # noqa: E402, F401
     api_key_views,
     appeal_views,
     bulk_views,
+    lift_views,
     queue_views,
     record_views,
     request_views,
