@@ -28,7 +28,7 @@ def _page(task: Task, form: ReportForm) -> tuple[str, int]:
         req=task.request,
         system=task.system,
         form=form,
-        action_words=manual.ACTION_WORDS[task.action],
+        action_words=manual.action_words(task),
         due=manual.due_date(task),
         instructions=manual.instructions(task.system),
         changes=manual.changes_to_make(task),

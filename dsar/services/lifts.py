@@ -117,7 +117,7 @@ def lift(original: Request, reason_key: str, text: str, *, actor: str) -> Reques
         details=explanation,
         received_at=now,
         verified_at=now,
-        verified_by=f"lift by {actor}"[:64],
+        verified_by=original.verified_by,  # the identity checked for the lifted request
         lift_of_id=original.id,
         lift_reason=reason.key,
         api_key_id=original.api_key_id,  # the integration that filed it sees the lift

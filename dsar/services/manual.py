@@ -28,6 +28,7 @@ from dsar.models import (
     Event,
     Reminder,
     Request,
+    RequestKind,
     SystemKind,
     Task,
     TaskAction,
@@ -69,6 +70,20 @@ ACTION_WORDS = {
     TaskAction.LIMIT_SENSITIVE: "limit the use of sensitive data for",
     TaskAction.LIFT: "lift a restriction or objection for",
 }
+# A lift says which: the flag the lifted request set.
+LIFT_WORDS = {
+    RequestKind.RESTRICTION: "lift the restriction on",
+    RequestKind.OBJECTION: "remove the objection mark from",
+}
+
+
+def action_words(task: Task) -> str:
+    """What the owner is asked to do, in words: "erase", "lift the restriction on"…"""
+    if task.action is TaskAction.LIFT:
+        return LIFT_WORDS.get(task.request.kind, ACTION_WORDS[task.action])
+    return ACTION_WORDS[task.action]
+
+
 _LINK_EVENTS = ("manual_task_sent", "manual_task_unassigned")
 
 
@@ -226,7 +241,7 @@ def _swap_token(task: Task, new_hash: str | None) -> bool:
 
 def _send_link(task: Task, token: str, due: date) -> None:
     req, system = task.request, task.system
-    words = ACTION_WORDS[task.action]
+    words = action_words(task)
     mail.send(
         to=system.contact,
         subject=f"Action needed by {due:%-d %B %Y}: {words} a person in {system.name} "

@@ -17,7 +17,7 @@ from dsar.extensions import db
 from dsar.models import DataSystem, SystemKind, Task, TaskStatus, utcnow
 from dsar.services.events import record
 from dsar.services.manual import (
-    ACTION_WORDS,
+    action_words,
     claim,
     escalate,
     issue_link,
@@ -42,13 +42,13 @@ def _remind(task: Task, number: int, day: int, sent_at: datetime, due: date) -> 
     )
     mail.send(
         to=system.contact,
-        subject=f"Reminder: {ACTION_WORDS[task.action]} a person in {system.name} by "
+        subject=f"Reminder: {action_words(task)} a person in {system.name} by "
         f"{due:%-d %B %Y} ({req.reference})",
         template="manual_reminder",
         task=task,
         request=req,
         system=system,
-        action_words=ACTION_WORDS[task.action],
+        action_words=action_words(task),
         sent_on=local_date(sent_at),
         due=due,
         request_id=req.id,

@@ -23,7 +23,7 @@ from dsar.models import DataSystem, RequestStatus, Task, TaskAction, TaskStatus,
 from dsar.rules import withholding
 from dsar.services import fanin, uploads, workflow
 from dsar.services.events import record
-from dsar.services.manual import ACTION_WORDS, MAX_COUNT, MAX_NOTE, OUTCOMES, link_info
+from dsar.services.manual import MAX_COUNT, MAX_NOTE, OUTCOMES, action_words, link_info
 
 TYPED = "Records typed by the owner"  # the place the typed rows go in the answer
 MAX_ROWS = 500
@@ -52,7 +52,7 @@ def _count(task: Task, outcome: str, count: int | None) -> int:
     allowed = OUTCOMES[task.action]
     if outcome not in allowed:
         choices = " or ".join(f"'{o.replace('_', ' ')}'" for o in allowed)
-        message = f"This task asks you to {ACTION_WORDS[task.action]}: report {choices}."
+        message = f"This task asks you to {action_words(task)}: report {choices}."
         raise _refuse(message, "outcome")
     if count is None:
         if outcome in ("found", "erased"):
