@@ -245,3 +245,26 @@ def test_the_permission_goes_with_the_located_data(
     retention.purge_data(req, now=datetime.now(UTC))
     assert not uploads.path_of(kept).is_file()
     assert kept.sha256  # the row stays, with its fingerprint
+
+
+def test_two_first_requests_of_a_new_agent_at_once_share_one_agent_row(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second of two simultaneous first requests does not see the first's new row when
+    it looks, and its insert hits the unique email: it takes the first's row, no error."""
+    from dsar.services import agents
+
+    first = Agent(email="agent@agency.test", name="First", revoked_reason="")
+    db.session.add(first)
+    db.session.commit()
+    raced = [True]  # the first look races: the row is not there yet
+    real = db.session.scalar
+
+    def look(*args: object, **kwargs: object) -> object:
+        return None if raced and raced.pop() else real(*args, **kwargs)
+
+    monkeypatch.setattr(db.session, "scalar", look)
+    agent = agents._agent_for(agents.AgentIn(name="Second", email="agent@agency.test"))
+    db.session.commit()
+    assert agent.id == first.id
+    assert db.session.query(Agent).count() == 1

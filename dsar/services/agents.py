@@ -19,6 +19,7 @@ from typing import Any
 
 import email_validator
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from dsar import inputs, mail, transitions
 from dsar.exceptions import DecisionRefused, IntakeRefused, LinkInvalid, ManualTaskRefused
@@ -113,14 +114,26 @@ def check(agent: AgentIn | None, regime_key: str, kind: RequestKind, person_emai
     return AgentIn(name, email.lower(), organisation, None), checked
 
 
+def _agent_for(agent_in: AgentIn) -> Agent:
+    """The agent's row, made on their first request. Two first requests at once both try to
+    make it: the second one's insert fails on the unique email and it takes the first's."""
+    agent = db.session.scalar(select(Agent).where(Agent.email == agent_in.email))
+    if agent is not None:
+        return agent
+    try:
+        with db.session.begin_nested():
+            agent = Agent(email=agent_in.email, name=agent_in.name, revoked_reason="")
+            db.session.add(agent)
+    except IntegrityError:
+        agent = db.session.scalars(select(Agent).where(Agent.email == agent_in.email)).one()
+    return agent
+
+
 def attach(req: Request, checked: Any, *, actor: str) -> Agent:
     """Link the request to its agent (the same row for the same email) and keep the
     permission with it; the caller commits."""
     agent_in, permission = checked
-    agent = db.session.scalar(select(Agent).where(Agent.email == agent_in.email))
-    if agent is None:
-        agent = Agent(email=agent_in.email, name=agent_in.name, revoked_reason="")
-        db.session.add(agent)
+    agent = _agent_for(agent_in)
     agent.name, agent.organisation = agent_in.name, agent_in.organisation
     req.agent = agent
     db.session.flush()
