@@ -17,10 +17,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from dsar import config as settings
-from dsar import inputs, logs, queue, rules
+from dsar import i18n, inputs, logs, queue, rules
 from dsar.config import ROOT
 from dsar.documents import words
 from dsar.extensions import csrf, db, limiter, login_manager, migrate, rest_api, talisman
+from dsar.rules import citations
 
 CSP = {
     "default-src": "'self'",
@@ -55,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     app.jinja_env.filters["wrap_long"] = words.wrap_long  # long tokens break at punctuation
+    app.jinja_env.filters["reference"] = citations.reference  # a citation without its gloss
     app.jinja_env.globals["kind_labels"] = rules.KIND_LABELS  # rights in words, not keys
     _register_errors(app)
     from dsar.cli import register
@@ -155,6 +157,7 @@ def _init_extensions(app: Flask) -> None:
     app.before_request(_upload_limit)  # before CSRFProtect's, which reads the form
     csrf.init_app(app)
     login_manager.init_app(app)
+    i18n.init_app(app)
     login_manager.login_view = "staff.login"
     login_manager.session_protection = "strong"
     limiter.init_app(app)

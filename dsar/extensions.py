@@ -1,5 +1,6 @@
 """The Flask extensions, created unbound; `create_app` binds each with `init_app`."""
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -22,3 +23,4 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 talisman = Talisman()
 rest_api = Api()
+babel = Babel()

@@ -239,6 +239,9 @@ class Request(db.Model):
     phone: Mapped[str] = mapped_column(String(40), default="")
     country: Mapped[str] = mapped_column(String(100), default="")
     details: Mapped[str] = mapped_column(Text, default="")
+    # The language the person used (a code of dsar.i18n.LANGUAGES): emails and letters
+    # about the request speak it, whoever triggers them.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     # Portability (GDPR Art. 20(2)): the HTTPS address of another company the person asked us
     # to send their package to when the answer is released; "" when none. Their data: it is
     # cleared with the identity (dsar.services.retention).

@@ -47,6 +47,15 @@ if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ "$req" -nt "$stam
   touch "$stamp"
 fi
 
+# The person's languages: each catalogue compiled when it is newer than its compiled file
+# (messages still marked fuzzy are left out, and shown in English).
+for po in translations/*/LC_MESSAGES/messages.po; do
+  mo="${po%.po}.mo"
+  if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
+    .venv/bin/pybabel -q compile -i "$po" -o "$mo"
+  fi
+done
+
 if [ "$mode" = dev ]; then
   # Browser tests drive the system's Chromium; Playwright does not download one.
   if ! command -v chromium >/dev/null; then

@@ -37,6 +37,7 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("portal.home", "GET"): everyone(200),
     ("portal.new_request", "GET"): everyone(200),
     ("portal.new_request", "POST"): everyone(422),  # empty form: errors, nothing stored
+    ("portal.choose_language", "GET"): everyone(400),  # no language named: said in words
     ("portal.status", "GET"): everyone(200),
     ("portal.progress", "GET"): everyone(200),
     ("portal.response_pdf", "GET"): everyone(302),  # no download grant: to the code step

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
@@ -34,61 +36,64 @@ def phone_number(form: Form, field: Field) -> None:
 
 class _RequestFields(Form):
     kind = RadioField(
-        "What would you like us to do?",
-        choices=[SelectChoice(k.value, KIND_LABELS[k]) for k in OFFERED_KINDS],
-        validators=[InputRequired("Choose what you would like us to do.")],
+        _l("What would you like us to do?"),
+        choices=[SelectChoice(k.value, _l(KIND_LABELS[k])) for k in OFFERED_KINDS],
+        validators=[InputRequired(_l("Choose what you would like us to do."))],
         validate_choice=False,  # the intake service refuses, in words, what the law does not give
     )
     regime = SelectField(
-        "Which law applies to you?",
-        choices=[SelectChoice("", "Choose where you live…")]
-        + [SelectChoice(r.key, r.name) for r in REGIMES.values()],
-        validators=[InputRequired("Choose the law that applies to you.")],
+        _l("Which law applies to you?"),
+        choices=[SelectChoice("", _l("Choose where you live…"))]
+        + [SelectChoice(r.key, _l(r.name)) for r in REGIMES.values()],
+        validators=[InputRequired(_l("Choose the law that applies to you."))],
         validate_choice=False,
     )
     name = StringField(
-        "Your full name",
+        _l("Your full name"),
         validators=[
-            InputRequired("Enter your name so that we can find your records."),
-            Length(max=LIMITS["name"], message="Keep your name under 200 characters."),
+            InputRequired(_l("Enter your name so that we can find your records.")),
+            Length(max=LIMITS["name"], message=_l("Keep your name under 200 characters.")),
         ],
     )
     email = EmailField(
-        "Your email address",
+        _l("Your email address"),
         validators=[
-            InputRequired("Enter the email address you use with us."),
-            Length(max=LIMITS["email"], message="That email address is too long."),
-            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            InputRequired(_l("Enter the email address you use with us.")),
+            Length(max=LIMITS["email"], message=_l("That email address is too long.")),
+            Email(_l("Enter an email address like name@example.com."), check_deliverability=False),
         ],
     )
     phone = StringField(
-        "Phone number (optional)",
+        _l("Phone number (optional)"),
         validators=[
             Optional(),
-            Length(max=LIMITS["phone"], message="Keep the phone number under 40 characters."),
+            Length(max=LIMITS["phone"], message=_l("Keep the phone number under 40 characters.")),
             phone_number,
         ],
     )
     country = StringField(
-        "Country, or US state (optional)",
+        _l("Country, or US state (optional)"),
         validators=[
             Optional(),
-            Length(max=LIMITS["country"], message="Keep this under 100 characters."),
+            Length(max=LIMITS["country"], message=_l("Keep this under 100 characters.")),
         ],
     )
     details = TextAreaField(
-        "Anything that helps us (optional)",
+        _l("Anything that helps us (optional)"),
         validators=[
             Optional(),
-            Length(max=LIMITS["details"], message="Keep the details under 5,000 characters."),
+            Length(max=LIMITS["details"], message=_l("Keep the details under 5,000 characters.")),
         ],
     )
 
 
-def _fix(label: str, limit: int = 200) -> StringField:
+def _fix(label: str | LazyString, limit: int = 200) -> StringField:
     return StringField(
         label,
-        validators=[Optional(), Length(max=limit, message=f"Keep this under {limit} characters.")],
+        validators=[
+            Optional(),
+            Length(max=limit, message=_l("Keep this under %(limit)s characters.", limit=limit)),
+        ],
     )
 
 
@@ -96,18 +101,18 @@ class CorrectionFields:
     """What is wrong and what it should be, field by field (for "Correct my data"); the
     intake service checks the values (dsar.services.correcting.parse)."""
 
-    fix_name = _fix("Name, as it should read")
-    fix_email = _fix("Email address, as it should be", 254)
-    held_email = _fix("Email address we may hold now (if different)", 254)
-    fix_phone = _fix("Phone number, as it should be", 40)
-    held_phone = _fix("Phone number we may hold now", 40)
-    fix_street = _fix("Street and number")
-    fix_postcode = _fix("Postcode or ZIP code")
-    fix_city = _fix("City")
-    fix_country = _fix("Country", 100)
+    fix_name = _fix(_l("Name, as it should read"))
+    fix_email = _fix(_l("Email address, as it should be"), 254)
+    held_email = _fix(_l("Email address we may hold now (if different)"), 254)
+    fix_phone = _fix(_l("Phone number, as it should be"), 40)
+    held_phone = _fix(_l("Phone number we may hold now"), 40)
+    fix_street = _fix(_l("Street and number"))
+    fix_postcode = _fix(_l("Postcode or ZIP code"))
+    fix_city = _fix(_l("City"))
+    fix_country = _fix(_l("Country"), 100)
     fix_other = TextAreaField(
-        "Anything else that is wrong, and what it should be",
-        validators=[Optional(), Length(max=2000, message="Keep this under 2,000 characters.")],
+        _l("Anything else that is wrong, and what it should be"),
+        validators=[Optional(), Length(max=2000, message=_l("Keep this under 2,000 characters."))],
     )
 
     def correction(self) -> dict[str, object]:
@@ -134,11 +139,11 @@ class AgentFields:
     """An authorised agent filing for the person named above (dsar.services.agents checks
     what the law allows and asks)."""
 
-    on_behalf = BooleanField("I am an authorised agent, making this request for someone else")
-    agent_name = _fix("Agent's name (yours)")
-    agent_email = _fix("Agent's email address (yours)", 254)
-    agent_organisation = _fix("Agent's organisation (optional)")
-    agent_permission = FileField("The person's signed permission (PDF, PNG or JPEG)")
+    on_behalf = BooleanField(_l("I am an authorised agent, making this request for someone else"))
+    agent_name = _fix(_l("Agent's name (yours)"))
+    agent_email = _fix(_l("Agent's email address (yours)"), 254)
+    agent_organisation = _fix(_l("Agent's organisation (optional)"))
+    agent_permission = FileField(_l("The person's signed permission (PDF, PNG or JPEG)"))
 
     def agent(self) -> agents.AgentIn | None:
         if not self.on_behalf.data:
@@ -160,10 +165,10 @@ class RequestForm(_RequestFields, CorrectionFields, AgentFields):
     receiving company's address only for portability (the intake service checks it)."""
 
     transfer_url = URLField(
-        "Send my data directly to another company (optional)",
+        _l("Send my data directly to another company (optional)"),
         validators=[
             Optional(),
-            Length(max=2000, message="Keep the address under 2,000 characters."),
+            Length(max=2000, message=_l("Keep the address under 2,000 characters.")),
         ],
     )
 
@@ -176,18 +181,18 @@ class GpcForm(Form):
     """The one-step opt-out for a Global Privacy Control signal: only what locates the person."""
 
     email = EmailField(
-        "Your email address",
+        _l("Your email address"),
         validators=[
-            InputRequired("Enter the email address you use with us."),
-            Length(max=LIMITS["email"], message="That email address is too long."),
-            Email("Enter an email address like name@example.com.", check_deliverability=False),
+            InputRequired(_l("Enter the email address you use with us.")),
+            Length(max=LIMITS["email"], message=_l("That email address is too long.")),
+            Email(_l("Enter an email address like name@example.com."), check_deliverability=False),
         ],
     )
     phone = StringField(
-        "Phone number (optional)",
+        _l("Phone number (optional)"),
         validators=[
             Optional(),
-            Length(max=LIMITS["phone"], message="Keep the phone number under 40 characters."),
+            Length(max=LIMITS["phone"], message=_l("Keep the phone number under 40 characters.")),
             phone_number,
         ],
     )
@@ -197,10 +202,10 @@ class CodeForm(Form):
     """The emailed download code; whether it is right is the delivery service's call."""
 
     code = StringField(
-        "Download code",
+        _l("Download code"),
         validators=[
-            InputRequired("Enter the code from our email."),
-            Length(max=20, message="The code has 8 digits."),
-            Regexp(r"^[0-9 -]+$", message="The code is made of digits only."),
+            InputRequired(_l("Enter the code from our email.")),
+            Length(max=20, message=_l("The code has 8 digits.")),
+            Regexp(r"^[0-9 -]+$", message=_l("The code is made of digits only.")),
         ],
     )

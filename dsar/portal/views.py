@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
 
 from dsar import deadlines, rules, transitions
 from dsar.exceptions import IntakeRefused, LinkInvalid
@@ -58,6 +59,19 @@ TASK_WORDS = {
     TaskStatus.SKIPPED: "Not needed",
     TaskStatus.ACTION_REQUIRED: "Waiting for a colleague",
 }
+
+
+def english() -> bool:
+    return str(get_locale() or "en") == "en"
+
+
+def region_name(code: str) -> str:
+    """A country code in the page's language ("US" -> "États-Unis"); English pages, and an
+    unknown code, keep the code as it is."""
+    locale = get_locale()
+    if locale is None or english():
+        return code
+    return locale.territories.get(code.upper(), code)
 
 
 def request_or_404(token: str) -> Request:
@@ -216,6 +230,7 @@ def new_request() -> Any:
                     if form.kind.data == "portability"
                     else "",
                     agent=form.agent(),
+                    language=str(get_locale() or "en"),
                 ),
                 channel="portal",
             )
@@ -235,7 +250,10 @@ def new_request() -> Any:
         laws=_laws_by_kind(),
         correction_label=rules.KIND_LABELS[RequestKind.CORRECTION],
         opt_out_label=rules.KIND_LABELS[RequestKind.OPT_OUT],
-        agent_laws=agent_rules.summary(rules.REGIMES, rules.KIND_LABELS),
+        agent_laws=agent_rules.summary(
+            rules.REGIMES, rules.KIND_LABELS, translate=None if english() else gettext
+        ),
+        region_name=region_name(current_app.config["DSAR_PHONE_REGION"]),
     ), status
 
 
@@ -309,4 +327,4 @@ def no_store(response: Any) -> Any:
 
 # The answer's delivery (download codes, grants, files) and the appeal form register on
 # `bp` when imported.
-from dsar.portal import appeal_views, delivery_views  # noqa: E402, F401
+from dsar.portal import appeal_views, delivery_views, language_views  # noqa: E402, F401

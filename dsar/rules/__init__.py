@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from dsar.i18n import N_
 from dsar.models import RequestKind, TaskAction
 from dsar.rules import letters as letters  # the access answer's letter per regime
 from dsar.rules.regimes import REGIMES
@@ -93,14 +94,14 @@ APPROVAL_KINDS: frozenset[RequestKind] = frozenset(
 )
 
 KIND_LABELS: dict[RequestKind, str] = {
-    RequestKind.ACCESS: "See the data held about me",
-    RequestKind.PORTABILITY: "Get my data in a machine-readable file",
-    RequestKind.DELETION: "Delete my data",
-    RequestKind.CORRECTION: "Correct my data",
-    RequestKind.OPT_OUT: "Stop selling, sharing or marketing with my data",
-    RequestKind.RESTRICTION: "Restrict the use of my data",
-    RequestKind.OBJECTION: "Object to the use of my data",
-    RequestKind.LIMIT_SENSITIVE: "Limit the use of my sensitive data",
+    RequestKind.ACCESS: N_("See the data held about me"),
+    RequestKind.PORTABILITY: N_("Get my data in a machine-readable file"),
+    RequestKind.DELETION: N_("Delete my data"),
+    RequestKind.CORRECTION: N_("Correct my data"),
+    RequestKind.OPT_OUT: N_("Stop selling, sharing or marketing with my data"),
+    RequestKind.RESTRICTION: N_("Restrict the use of my data"),
+    RequestKind.OBJECTION: N_("Object to the use of my data"),
+    RequestKind.LIMIT_SENSITIVE: N_("Limit the use of my sensitive data"),
 }
 
 _DEFAULTS = dict(REGIMES)

@@ -8,8 +8,10 @@ of attorney (CCPA 11 CCR 7063(d)) is for an officer to handle by hand.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from dsar.i18n import N_
 from dsar.models import RequestKind as K
 
 NO_PROOF_KINDS = frozenset({K.OPT_OUT, K.LIMIT_SENSITIVE})
@@ -50,7 +52,7 @@ AGENTS: dict[str, AgentRule] = {
     "lgpd": AgentRule("LGPD Art. 18 §3 (representante legalmente constituído)"),
     "us_va": AgentRule(
         "Va. Code 59.1-577(A): a parent or legal guardian for a known child",
-        who="a parent or legal guardian of a child under 13",
+        who=N_("a parent or legal guardian of a child under 13"),
     ),
     "us_co": AgentRule(
         "C.R.S. 6-1-1306(1)(a)(II): an authorised agent may opt out for the consumer",
@@ -69,16 +71,29 @@ def rule(regime_key: str) -> AgentRule | None:
     return AGENTS.get(regime_key)
 
 
-def summary(regimes: dict[str, object], labels: dict[K, str]) -> str:
-    """Where an agent may act, in a line for the form: "GDPR (EU): every right; …"."""
+# The form's line, in words the catalogues translate (dsar.i18n).
+EVERY_RIGHT = N_("every right")
+LINE = N_("%(law)s: %(rights)s")
+LINE_AS = N_("%(law)s: %(rights)s, as %(who)s")
+
+
+def summary(
+    regimes: dict[str, object],
+    labels: dict[K, str],
+    translate: Callable[[str], str] | None = None,
+) -> str:
+    """Where an agent may act, in a line for the form: "GDPR (EU): every right; …", in the
+    page's language when `translate` (gettext) is given."""
+    tr = translate or (lambda text: text)
     parts = []
     for key, rule_ in AGENTS.items():
-        name = getattr(regimes[key], "name", key)
-        what = (
-            "every right"
-            if rule_.kinds is None
-            else " and ".join(labels[k].lower() for k in sorted(rule_.kinds))
-        )
-        who = "" if rule_.who == "an authorised agent" else f", as {rule_.who}"
-        parts.append(f"{name}: {what}{who}")
+        name = tr(str(getattr(regimes[key], "name", key)))
+        if rule_.kinds is None:
+            rights = tr(EVERY_RIGHT)
+        else:  # English lower-cases the labels inside the line; other languages keep them
+            named = [tr(labels[k]) for k in sorted(rule_.kinds)]
+            rights = ", ".join(n if translate else n.lower() for n in named)
+        values = {"law": name, "rights": rights, "who": tr(rule_.who)}
+        line = LINE if rule_.who == "an authorised agent" else LINE_AS
+        parts.append(tr(line) % values)
     return "; ".join(parts)

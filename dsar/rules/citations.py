@@ -40,3 +40,21 @@ def only_for(regime_key: str, citation: str) -> str:
         if not named or regime_key in named:
             kept.append(part)
     return "; ".join(kept)
+
+
+# Our English words after a legal reference: "…: 45 days of receipt", "…, right to delete",
+# "…; ICO guidance", "… (right to delete)" (a parenthesis that opens on a lower-case word).
+_GLOSSES = (
+    re.compile(r":\s.*$"),
+    re.compile(r";\s.*$"),
+    re.compile(r",\s+right to\b.*$"),
+    re.compile(r"\s\((?=[a-z0-9])[^)]*\)"),
+)
+
+
+def reference(text: str) -> str:
+    """The legal reference alone, for a page in another language than the glosses':
+    "Civ. Code 1798.105 (right to delete)" -> "Civ. Code 1798.105"."""
+    for gloss in _GLOSSES:
+        text = gloss.sub("", text)
+    return text.strip()

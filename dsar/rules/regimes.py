@@ -6,6 +6,7 @@ LEGAL.md are configurable (see `dsar.rules.configure`) and say so in the regime'
 
 from __future__ import annotations
 
+from dsar.i18n import N_
 from dsar.models import RequestKind as K
 from dsar.rules.denials import gdpr_like, reasons, us_state
 from dsar.rules.types import (
@@ -45,16 +46,29 @@ def _gdpr_verification(prefix: str) -> dict[K, Requirement]:
     return {K.OPT_OUT: Requirement(_NONE, f"{prefix} Art. 21(3)")}
 
 
+_STATE_SUMMARIES = {
+    "us_va": N_(
+        "Residents of Virginia may see, correct, delete and take a copy of their data, and "
+        "opt out of targeted advertising, sale and profiling."
+    ),
+    "us_co": N_(
+        "Residents of Colorado may see, correct, delete and take a copy of their data, and "
+        "opt out of targeted advertising, sale and profiling."
+    ),
+    "us_ct": N_(
+        "Residents of Connecticut may see, correct, delete and take a copy of their data, and "
+        "opt out of targeted advertising, sale and profiling."
+    ),
+}
+
+
 def _state(key: str, name: str, law: str, section: str, appeal: Appeal, complaint: str) -> Regime:
     code = f"{law} {section}"
     return Regime(
         key=key,
         name=name,
         law=law,
-        summary=(
-            f"Residents of {name.split(' ')[0]} may see, correct, delete and take a copy of "
-            "their data, and opt out of targeted advertising, sale and profiling."
-        ),
+        summary=_STATE_SUMMARIES[key],
         kinds={k: f"{code}, {v}" for k, v in _US_STATE_KINDS.items()},
         respond=Period(45, Unit.DAYS, f"{code}: 45 days of receipt"),
         extension=Extension(
@@ -74,9 +88,9 @@ _GDPR_EXTENSION_NOTE = "the person is told of the extension, with reasons, withi
 REGIMES: dict[str, Regime] = {
     "gdpr": Regime(
         key="gdpr",
-        name="European Union (GDPR)",
+        name=N_("European Union (GDPR)"),
         law="Regulation (EU) 2016/679",
-        summary=(
+        summary=N_(
             "In the EU you may see the data we hold about you, correct it, have it deleted, "
             "restrict or object to its use, take a copy to another service, and stop direct "
             "marketing at any time."
@@ -113,9 +127,9 @@ REGIMES: dict[str, Regime] = {
     ),
     "uk_gdpr": Regime(
         key="uk_gdpr",
-        name="United Kingdom (UK GDPR)",
+        name=N_("United Kingdom (UK GDPR)"),
         law="UK GDPR and the Data Protection Act 2018, as amended by the DUA Act 2025",
-        summary=(
+        summary=N_(
             "In the UK you have the same rights as in the EU: see, correct, delete, restrict, "
             "object, take a copy, and stop direct marketing."
         ),
@@ -154,9 +168,9 @@ REGIMES: dict[str, Regime] = {
     ),
     "ccpa": Regime(
         key="ccpa",
-        name="California (CCPA/CPRA)",
+        name=N_("California (CCPA/CPRA)"),
         law="Cal. Civ. Code 1798.100 ff.; 11 CCR 7000 ff.",
-        summary=(
+        summary=N_(
             "California residents may know what personal information we collect, delete it, "
             "correct it, opt out of its sale or sharing, and limit the use of sensitive "
             "information. Opting out never needs proof of identity."
@@ -212,9 +226,9 @@ REGIMES: dict[str, Regime] = {
     ),
     "lgpd": Regime(
         key="lgpd",
-        name="Brazil (LGPD)",
+        name=N_("Brazil (LGPD)"),
         law="Lei 13.709/2018",
-        summary=(
+        summary=N_(
             "In Brazil you may confirm that we process your data, see it, correct it, have it "
             "anonymised, blocked or deleted, take a copy, learn whom it is shared with, and "
             "withdraw consent."
@@ -258,7 +272,7 @@ REGIMES: dict[str, Regime] = {
     ),
     "us_va": _state(
         "us_va",
-        "Virginia (VCDPA)",
+        N_("Virginia (VCDPA)"),
         "Va. Code",
         "59.1-577",
         Appeal(
@@ -272,7 +286,7 @@ REGIMES: dict[str, Regime] = {
     ),
     "us_co": _state(
         "us_co",
-        "Colorado (CPA)",
+        N_("Colorado (CPA)"),
         "C.R.S.",
         "6-1-1306",
         Appeal(
@@ -288,7 +302,7 @@ REGIMES: dict[str, Regime] = {
     ),
     "us_ct": _state(
         "us_ct",
-        "Connecticut (CTDPA)",
+        N_("Connecticut (CTDPA)"),
         "Conn. Gen. Stat.",
         "42-520",
         Appeal(
@@ -302,9 +316,9 @@ REGIMES: dict[str, Regime] = {
     ),
     "qc_law25": Regime(
         key="qc_law25",
-        name="Québec (Law 25)",
+        name=N_("Québec (Law 25)"),
         law="Act respecting the protection of personal information in the private sector",
-        summary=(
+        summary=N_(
             "In Québec you may see and correct the information we hold, receive it in a "
             "structured format, and withdraw your consent."
         ),

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from dsar import mail, transitions
+from dsar import i18n, mail, transitions
 from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import db
 from dsar.models import ApiKey, Request, RequestKind, RequestStatus, utcnow
@@ -95,6 +95,7 @@ def submit(
         details=sub.details,
         transfer_url=transfer_url,
         correction=correction,
+        language=i18n.chosen(sub.language) or i18n.DEFAULT,
         received_at=received_at,
         api_key_id=api_key.id if api_key else None,
         gpc=gpc,

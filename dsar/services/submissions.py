@@ -36,6 +36,8 @@ class Submission:
     transfer_url: str = ""
     # Filed by an authorised agent for the person named above (dsar.services.agents).
     agent: agents.AgentIn | None = None
+    # The language the person used (dsar.i18n.LANGUAGES); later emails and letters use it.
+    language: str = "en"
 
 
 def check_allowed(regime_key: str, kind_value: str) -> RequestKind:

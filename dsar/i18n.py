@@ -1,0 +1,88 @@
+"""The person's language: which ones ship, how a page picks one, and how to mark rule texts.
+
+A page of the portal speaks the language the person chose with the switcher (a cookie that
+holds only the language's code), else the best match of the browser's Accept-Language, else
+English. Staff, auditor and owner screens stay in English. Catalogues live in
+`translations/<code>/LC_MESSAGES/messages.po` (the legal terms each one uses are in
+`translations/<code>/GLOSSARY.md`); `scripts/bootstrap.sh` compiles them, and
+tests/test_i18n.py fails on a message left untranslated, fuzzy, or with other placeholders.
+
+Rule texts (a law's summary, a right's label) stay plain English strings in `dsar.rules`,
+marked with `N_` so that extraction finds them; pages translate them when they show them.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, has_request_context, request
+
+# Code (as Babel names the catalogue) -> the language's name in itself, for the switcher.
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "fr_CA": "Français (Canada)",
+    "pt_BR": "Português (Brasil)",
+    "es": "Español",
+    "de": "Deutsch",
+    "tr": "Türkçe",
+    "ro": "Română",
+    "el": "Ελληνικά",
+    "id": "Bahasa Indonesia",
+}
+DEFAULT = "en"
+COOKIE = "dsar_lang"
+# Blueprints whose pages speak the person's language; the others are the company's screens.
+PERSON_FACING = frozenset({"portal"})
+
+
+def N_(text: str) -> str:  # the customary name of gettext_noop
+    """Mark a rule text for translation; it is translated where it is shown."""
+    return text
+
+
+def tag(code: str) -> str:
+    """The BCP 47 tag of a catalogue code, for `<html lang>`: fr_CA -> fr-CA."""
+    return code.replace("_", "-")
+
+
+def chosen(value: str | None) -> str | None:
+    """A language code the person may choose, or None (anything else is ignored)."""
+    return value if value in LANGUAGES else None
+
+
+def best_for_browser() -> str:
+    """The shipped language that best matches the browser's Accept-Language, else English."""
+    tags = {tag(code): code for code in LANGUAGES}
+    match = request.accept_languages.best_match(list(tags))
+    if match is None:  # "fr" or "pt" alone: the shipped variant of that language
+        for asked, _quality in request.accept_languages:
+            primary = asked.split("-")[0].lower()
+            found = next((c for t, c in tags.items() if t.split("-")[0].lower() == primary), None)
+            if found:
+                return found
+        return DEFAULT
+    return tags[match]
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector (outside a request, as in a worker: English; a letter
+    in the request's language uses flask_babel.force_locale)."""
+    if not has_request_context() or request.blueprint not in PERSON_FACING:
+        return DEFAULT
+    return chosen(request.cookies.get(COOKIE)) or best_for_browser()
+
+
+def init_app(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from dsar.config import ROOT
+    from dsar.extensions import babel
+
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(ROOT / "translations"),
+    )
+
+    @app.context_processor
+    def _languages() -> dict[str, object]:
+        code = str(get_locale() or DEFAULT)
+        return {"languages": LANGUAGES, "lang_code": code, "lang_tag": tag(code)}
