@@ -262,20 +262,24 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
+        # The headers the status calls for go with it: Allow on a 405 (RFC 9110 15.5.6),
+        # WWW-Authenticate on a 401, Retry-After where the exception names one.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if request.path.startswith("/api/"):
             data = getattr(exc, "data", None) or {}
+            headers += list((data.get("headers") or {}).items())
             message = data.get("message") or exc.description
             body = {"code": exc.code, "status": exc.name, "message": message}
             if "messages" in data:
                 body["message"] = "The request body has errors; see 'errors'."
                 body["errors"] = data["messages"]
-            return body, exc.code
+            return body, exc.code, headers
         if exc.code == 413:
             exc.description = (
                 "What you sent is too large for this page, so nothing was saved. Go back and "
                 "send smaller or fewer files."
             )
-        return render_template("errors/error.html", error=exc), exc.code
+        return render_template("errors/error.html", error=exc), exc.code, headers
 
     app.register_error_handler(sqlalchemy.exc.OperationalError, _database_unavailable)
     app.register_error_handler(sqlalchemy.exc.InterfaceError, _database_unavailable)

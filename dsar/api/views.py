@@ -14,7 +14,8 @@ from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from dsar import inputs
-from dsar.api.schemas import CreatedOut, RequestIn, RequestOut
+from dsar.api import openapi
+from dsar.api.schemas import CreatedOut, ErrorOut, FieldErrorsOut, RequestIn, RequestOut
 from dsar.exceptions import IntakeRefused
 from dsar.extensions import db, limiter
 from dsar.models import ApiKey, Request
@@ -55,12 +56,59 @@ class StrictParser(FlaskParser):
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = StrictParser()
 
+    def register_views_in_doc(self, api: Any, app: Any, spec: Any, **kwargs: Any) -> None:
+        super().register_views_in_doc(api, app, spec, **kwargs)
+        openapi.complete(spec)
+
 
 blp = ApiBlueprint(
     "api", __name__, url_prefix="/api/v1", description="Create and follow privacy requests."
 )
 
 NOT_FOUND = "No request with reference {!r}."
+
+# The answers every operation may give besides its own (an error body, and the headers the
+# status calls for).
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 0},
+        "required": True,
+    }
+}
+
+
+def _errors(*statuses: tuple[int, str]) -> Any:
+    """Document error answers: each with the ErrorOut body (422: FieldErrorsOut)."""
+
+    def decorate(func: Any) -> Any:
+        for status, description in reversed(statuses):
+            headers = None
+            if status in (429, 503):
+                headers = _RETRY_AFTER
+            elif status == 401:
+                headers = {
+                    "WWW-Authenticate": {
+                        "description": "Bearer: the scheme to sign in with",
+                        "schema": {"type": "string"},
+                        "required": True,
+                    }
+                }
+            schema = FieldErrorsOut if status == 422 else ErrorOut
+            func = blp.alt_response(
+                status, schema=schema, description=description, headers=headers
+            )(func)
+        return func
+
+    return decorate
+
+
+_COMMON = (
+    (401, "No or bad API key"),
+    (429, "Too many calls; see Retry-After"),
+    (503, "The database cannot be reached; nothing was stored. See Retry-After"),
+)
+_BAD_ADDRESS = (400, "The address holds characters that no reference has")
 
 
 def _key_bucket() -> str:
@@ -89,7 +137,11 @@ def require_key() -> None:
     scheme, _, secret = header.partition(" ")
     key = api_keys.find(secret.strip()) if scheme.lower() == "bearer" else None
     if key is None:
-        abort(401, message="Send a valid API key as 'Authorization: Bearer <key>'.")
+        abort(
+            401,
+            message="Send a valid API key as 'Authorization: Bearer <key>'.",
+            headers={"WWW-Authenticate": 'Bearer realm="dsar"'},
+        )
     g.api_key = key
 
 
@@ -181,29 +233,38 @@ def _agent(raw: dict[str, Any] | None) -> agents.AgentIn | None:
     200,
     schema=CreatedOut,
     description="A retry with an Idempotency-Key already used with this body: the request "
-    "the first call made (header Idempotent-Replayed: true; tracking_url is null)",
+    "the first call made (tracking_url is null)",
+    headers={
+        "Idempotent-Replayed": {
+            "description": "true: this is the request the first call made",
+            "schema": {"type": "string", "enum": ["true"]},
+            "required": True,
+        }
+    },
 )
-@blp.alt_response(400, description="The body is not JSON, or too deep; a bad Idempotency-Key")
-@blp.alt_response(401, description="No or bad API key")
-@blp.alt_response(403, description="The key's scopes do not allow this")
-@blp.alt_response(409, description="This Idempotency-Key was used with a different body")
-@blp.alt_response(413, description="The body is too large")
-@blp.alt_response(422, description="Field errors")
-@blp.alt_response(429, description="Too many calls; see Retry-After")
-@blp.alt_response(
-    503, description="The database cannot be reached; nothing was stored. See Retry-After"
+@_errors(
+    (400, "The body is not JSON, or too deep; a bad Idempotency-Key"),
+    (403, "The key's scopes do not allow this"),
+    (409, "This Idempotency-Key was used with a different body"),
+    (413, "The body is too large"),
+    (422, "Field errors, or a right the law does not grant; nothing was stored"),
+    *_COMMON,
 )
 @blp.doc(
+    operationId=openapi.CREATE,
+    security=openapi.SECURITY,
+    responses={201: {"links": openapi.LINKS}, 200: {"links": openapi.LINKS}},
     parameters=[
         {
             "in": "header",
             "name": "Idempotency-Key",
             "required": False,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-            "description": "Any unique string (a UUID): a retry with the same key and body "
-            "returns the request the first call made instead of making a second one.",
+            "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,200}$"},
+            "description": "Any unique string of 1 to 200 visible ASCII characters (a UUID): "
+            "a retry with the same key and body returns the request the first call made "
+            "instead of making a second one.",
         }
-    ]
+    ],
 )
 def create_request(body: dict[str, Any]) -> Any:
     """Create a request on a person's behalf (scope requests:create)."""
@@ -238,9 +299,8 @@ def create_request(body: dict[str, Any]) -> Any:
 
 @blp.get("/requests/<reference>")
 @blp.response(200, RequestOut)
-@blp.alt_response(401, description="No or bad API key")
-@blp.alt_response(404, description="Unknown reference, or one this key may not read")
-@blp.alt_response(429, description="Too many calls; see Retry-After")
+@_errors(_BAD_ADDRESS, (404, "Unknown reference, or one this key may not read"), *_COMMON)
+@blp.doc(operationId=openapi.READ, security=openapi.SECURITY)
 def get_request(reference: str) -> dict[str, Any]:
     """Status, due date and per-system tasks of one request (scope requests:read for the
     key's own requests, requests:read_all for any)."""
@@ -249,11 +309,29 @@ def get_request(reference: str) -> dict[str, Any]:
 
 @blp.get("/requests/<reference>/response.pdf")
 @blp.response(200, description="The answer as PDF", content_type="application/pdf")
-@blp.alt_response(401, description="No or bad API key")
-@blp.alt_response(403, description="The key may read the request but not download answers")
-@blp.alt_response(404, description="Unknown reference, not readable, or the answer not ready")
-@blp.alt_response(410, description="The answer was purged under the retention policy")
-@blp.alt_response(429, description="Too many calls; see Retry-After")
+@_errors(
+    _BAD_ADDRESS,
+    (403, "The key may read the request but not download answers"),
+    (404, "Unknown reference, not readable, or the answer not ready"),
+    (410, "The answer was purged under the retention policy"),
+    *_COMMON,
+)
+@blp.doc(
+    operationId=openapi.DOWNLOAD,
+    security=openapi.SECURITY,
+    responses={
+        200: {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "headers": {
+                "Content-Disposition": {
+                    "description": "attachment; filename=<reference>.pdf",
+                    "schema": {"type": "string"},
+                    "required": True,
+                }
+            },
+        }
+    },
+)
 def response_pdf(reference: str) -> Any:
     """Download the answer once it is ready (scope answers:download, on a readable request)."""
     req = _readable(reference)
