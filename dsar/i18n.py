@@ -13,6 +13,8 @@ marked with `N_` so that extraction finds them; pages translate them when they s
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import Flask, has_request_context, request
 
 # Code (as Babel names the catalogue) -> the language's name in itself, for the switcher.
@@ -70,6 +72,18 @@ def select_locale() -> str:
     return chosen(request.cookies.get(COOKIE)) or best_for_browser()
 
 
+def day(value: date | datetime | None, *, weekday: bool = False) -> str:
+    """A date in the current language: "29 November 2026" (English, as the letters always
+    wrote it), "29 novembre 2026", "29. November 2026"… With `weekday`, the day's name too."""
+    from flask_babel import format_date, get_locale
+
+    if value is None:
+        return ""
+    if str(get_locale() or DEFAULT) == DEFAULT:
+        return value.strftime("%A %-d %B %Y" if weekday else "%-d %B %Y")
+    return format_date(value, format="full" if weekday else "long")
+
+
 def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
@@ -81,6 +95,9 @@ def init_app(app: Flask) -> None:
         locale_selector=select_locale,
         default_translation_directories=str(ROOT / "translations"),
     )
+
+    app.jinja_env.filters["day"] = day  # {{ request.due_on | day }}
+    app.jinja_env.filters["weekday"] = lambda value: day(value, weekday=True)
 
     @app.context_processor
     def _languages() -> dict[str, object]:

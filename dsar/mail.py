@@ -13,10 +13,35 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template
+from flask_babel import LazyString, force_locale
+
+from dsar import i18n
 
 log = logging.getLogger(__name__)
 
 
+# The emails the person (or their agent) reads; the others go to staff and system owners.
+PERSON_FACING = frozenset(
+    {
+        "acknowledgement",
+        "received",
+        "verify",
+        "verify_agent",
+        "agent_receipt",
+        "agent_disowned",
+        "appeal_received",
+        "appeal_refused",
+        "appeal_granted",
+        "cancelled",
+        "clarification",
+        "denied",
+        "duplicate",
+        "extended",
+        "ready",
+        "download_code",
+        "lift_notice",
+    }
+)
 _LINK_WORDS = {"link": "verification link", "task_link": "system owner's task link"}
 
 
@@ -60,9 +85,27 @@ def _smtp(msg: EmailMessage, url: str) -> None:
         s.send_message(msg)
 
 
-def send(*, to: str, subject: str, template: str, request_id: int | None, **context: Any) -> None:
-    """Render `templates/email/<template>.txt` and send it; logs carry ids, not addresses."""
-    body = render_template(f"email/{template}.txt", **context)
+def send(
+    *,
+    to: str,
+    subject: str | LazyString,
+    template: str,
+    request_id: int | None,
+    language: str | None = None,
+    **context: Any,
+) -> None:
+    """Render `templates/email/<template>.txt` and send it; logs carry ids, not addresses.
+
+    An email to the person (or their agent) speaks `language`, else the language of the
+    `request` in the context (the one the person used), whoever triggers it; a lazy subject
+    (lazy_gettext) is translated too. Emails to staff and system owners stay in English.
+    """
+    if language is None and template in PERSON_FACING:
+        language = getattr(context.get("request"), "language", None)
+    language = i18n.chosen(language) or i18n.DEFAULT
+    with force_locale(language):
+        body = render_template(f"email/{template}.txt", **context)
+        subject = str(subject)
     msg = _message(to, subject, body)
     url = current_app.config["DSAR_SMTP_URL"]
     if url:

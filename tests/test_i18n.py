@@ -20,7 +20,7 @@ from dsar import i18n
 from dsar.config import ROOT
 from dsar.extensions import db
 from dsar.models import Request
-from tests.conftest import csrf_token
+from tests.conftest import body_of, csrf_token, staff_post
 
 TRANSLATIONS = ROOT / "translations"
 SHIPPED = [code for code in i18n.LANGUAGES if code != i18n.DEFAULT]
@@ -215,3 +215,65 @@ def test_the_request_keeps_the_language_it_was_made_in(
 def test_staff_screens_stay_in_english(client: FlaskClient) -> None:
     page = read(client.get("/staff/login", headers={"Accept-Language": "de"}).get_data(True))
     assert page.lang == "en"
+
+
+def subject_of(message: object) -> str:
+    """The Subject as the reader sees it (non-ASCII travels RFC 2047-encoded)."""
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(message["Subject"])))  # type: ignore[index]
+
+
+def translated(code: str, msgid: str, **values: object) -> str:
+    """What the shipped catalogue says for `msgid` in `code` (compiled by the install step)."""
+    from babel.support import Translations
+
+    text = Translations.load(str(TRANSLATIONS), [code]).gettext(msgid)
+    assert text != msgid, f"{code}: {msgid!r} is not translated"
+    return text % values if values else text
+
+
+def test_emails_speak_the_requests_language_even_when_an_officer_sends_them(
+    app: Flask,
+    client: FlaskClient,
+    demo_systems: list[str],
+    outbox,
+    login,
+) -> None:
+    token = csrf_token(client, "/request")
+    resp = client.post(
+        "/request",
+        headers={"Accept-Language": BROWSERS["de"]},
+        data={
+            "csrf_token": token,
+            "kind": "access",
+            "regime": "gdpr",
+            "name": "Erika Mustermann",
+            "email": "erika@example.com",
+        },
+    )
+    assert resp.status_code == 302
+    db.session.remove()
+    req = db.session.scalars(select(Request)).one()
+    verify = outbox()[-1]
+    assert subject_of(verify) == translated(
+        "de", "Please confirm your request %(reference)s", reference=req.reference
+    )
+    body = body_of(verify)
+    assert (
+        translated("de", "Follow your request at any time with your private tracking link:") in body
+    )
+    assert "Follow your request" not in body
+
+    login("officer")  # an officer in English asks the person a question
+    staff_post(client, req.reference, "clarify", question="Welche Kundennummer haben Sie?")
+    asked = outbox()[-1]
+    wanted = translated(
+        "de",
+        "To answer your request %(reference)s we need to ask you something:",
+        reference=req.reference,
+    )
+    assert wanted in body_of(asked)
+    assert subject_of(asked) == translated(
+        "de", "A question about your request %(reference)s", reference=req.reference
+    )

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import LazyString, format_number
+from flask_babel import lazy_gettext as _l
 from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length
 
@@ -20,12 +22,16 @@ from dsar.services import appeals
 
 class AppealForm(Form):
     grounds = TextAreaField(
-        "Why do you disagree with our decision?",
+        _l("Why do you disagree with our decision?"),
         validators=[
-            InputRequired("Tell us why you disagree."),
+            InputRequired(_l("Tell us why you disagree.")),
             Length(
                 max=appeals.MAX_TEXT,
-                message=f"Keep this under {appeals.MAX_TEXT:,} characters.",
+                # "5,000" in English, "5.000" in German: the number in the page's language.
+                message=_l(
+                    "Keep this under %(limit)s characters.",
+                    limit=LazyString(format_number, appeals.MAX_TEXT),
+                ),
             ),
         ],
     )

@@ -15,6 +15,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import LazyString, ngettext
+from flask_babel import lazy_gettext as _l
 
 from dsar.exceptions import (
     AnswerNotReady,
@@ -35,14 +37,14 @@ from dsar.services import delivery, downloads
 # belongs to the browser that entered the code, and never appears in a URL.
 GRANTS = "download_grants"
 
-_REFUSALS: dict[type[DeliveryRefused], tuple[int, str]] = {
-    AnswerNotReady: (404, "Not ready yet"),
-    DownloadNotAllowed: (403, "Enter your download code first"),
-    CodeRejected: (422, "That code did not work"),
-    TooManyCodes: (429, "Too many codes"),
-    DeliveryExpired: (410, "This download link has expired"),
-    DocumentPurged: (410, "These files were deleted"),
-    DeliveryRefused: (503, "We could not send the email"),
+_REFUSALS: dict[type[DeliveryRefused], tuple[int, LazyString]] = {
+    AnswerNotReady: (404, _l("Not ready yet")),
+    DownloadNotAllowed: (403, _l("Enter your download code first")),
+    CodeRejected: (422, _l("That code did not work")),
+    TooManyCodes: (429, _l("Too many codes")),
+    DeliveryExpired: (410, _l("This download link has expired")),
+    DocumentPurged: (410, _l("These files were deleted")),
+    DeliveryRefused: (503, _l("We could not send the email")),
 }
 
 DOWNLOAD_NAMES = {"response": "{}.pdf", "data_json": "{}-data.json", "data_csv": "{}-data.csv"}
@@ -85,8 +87,13 @@ def send_code(token: str) -> Any:
         return _refused(req, token, exc)
     minutes = current_app.config["DSAR_CODE_MINUTES"]
     flash(
-        "We have emailed a download code to the address you gave us. "
-        f"It works once, for {minutes} minutes.",
+        ngettext(
+            "We have emailed a download code to the address you gave us. "
+            "It works once, for %(num)d minute.",
+            "We have emailed a download code to the address you gave us. "
+            "It works once, for %(num)d minutes.",
+            minutes,
+        ),
         "info",
     )
     return redirect(url_for("portal.download", token=token))

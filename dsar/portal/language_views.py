@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, redirect, request, url_for
+from flask_babel import gettext
 
 from dsar import i18n
 from dsar.portal.views import bp
@@ -24,7 +25,7 @@ def _back_to(value: str | None) -> str:
 def choose_language() -> Any:
     code = i18n.chosen(request.args.get("lang"))
     if code is None:
-        abort(400, "Choose one of the languages offered.")
+        abort(400, gettext("Choose one of the languages offered."))
     resp = redirect(_back_to(request.args.get("next")))
     resp.set_cookie(
         i18n.COOKIE, code, max_age=ONE_YEAR, samesite="Lax", httponly=True, secure=request.is_secure

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+from dsar.i18n import N_
 from dsar.rules.types import DenialReason
 
 LABELS = {
-    "not_verified": "We could not verify your identity",
-    "no_match": "We hold no data about you",
-    "manifestly_unfounded": "The request is manifestly unfounded or excessive",
-    "rights_of_others": "Answering would adversely affect the rights of others",
-    "erasure_exception": "The law requires or allows us to keep this data",
-    "compelling_grounds": (
+    "not_verified": N_("We could not verify your identity"),
+    "no_match": N_("We hold no data about you"),
+    "manifestly_unfounded": N_("The request is manifestly unfounded or excessive"),
+    "rights_of_others": N_("Answering would adversely affect the rights of others"),
+    "erasure_exception": N_("The law requires or allows us to keep this data"),
+    "compelling_grounds": N_(
         "We have compelling legitimate grounds for the processing that override your "
         "interests, or need it for legal claims"
     ),
-    "too_many_requests": "You have made this request too many times",
-    "lawful_processing": "The processing you object to complies with the law",
-    "outside_jurisdiction": "This law does not apply to you or to us",
-    "suspected_fraud": "We suspect the request is fraudulent",
-    "other": "Another reason (explained below)",
+    "too_many_requests": N_("You have made this request too many times"),
+    "lawful_processing": N_("The processing you object to complies with the law"),
+    "outside_jurisdiction": N_("This law does not apply to you or to us"),
+    "suspected_fraud": N_("We suspect the request is fraudulent"),
+    "other": N_("Another reason (explained below)"),
 }
 
 

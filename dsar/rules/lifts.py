@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dsar.i18n import N_
 from dsar.models import RequestKind as K
 
 # The laws whose articles are cited below, by the name each regime cites them by.
@@ -41,6 +42,7 @@ class LiftRule:
     notice_article: str  # where the law asks to tell the person first
     reasons: tuple[LiftReason, ...]
     again: str  # what the person may do next
+    subject: str = ""  # the notice's subject, with %(reference)s
 
     def reason(self, key: str) -> LiftReason | None:
         return next((r for r in self.reasons if r.key == key), None)
@@ -54,7 +56,7 @@ LIFTS: dict[K, LiftRule] = {
     K.RESTRICTION: LiftRule(
         kind=K.RESTRICTION,
         action="Lift the restriction",
-        noun="the restriction",
+        noun=N_("the restriction"),
         title="Confirmation that the restriction is lifted",
         lifted="Restriction lifted",
         notice_article="Art. 18(3)",
@@ -62,30 +64,35 @@ LIFTS: dict[K, LiftRule] = {
             LiftReason(
                 "accuracy_verified",
                 "We have verified the accuracy of the data the person contested",
-                "We have finished verifying the accuracy of the data you contested; the "
-                "restriction you asked for while we checked it has ended.",
+                N_(
+                    "We have finished verifying the accuracy of the data you contested; the "
+                    "restriction you asked for while we checked it has ended."
+                ),
                 "Art. 18(1)(a)",
             ),
             LiftReason(
                 "grounds_verified",
                 "We have verified whether our legitimate grounds override the person's",
-                "We have finished checking whether our legitimate grounds override yours; the "
-                "restriction you asked for while we checked has ended.",
+                N_(
+                    "We have finished checking whether our legitimate grounds override yours; "
+                    "the restriction you asked for while we checked has ended."
+                ),
                 "Art. 18(1)(d)",
             ),
             LiftReason(
                 "person_asked",
                 "The person asked us to lift it",
-                "You asked us to lift the restriction.",
+                N_("You asked us to lift the restriction."),
             ),
             LiftReason(
                 "consent",
                 "The person consented to a use of their data",
-                "You consented to our using your data again.",
+                N_("You consented to our using your data again."),
                 "Art. 18(2)",
             ),
         ),
-        again=(
+        subject=N_("We are lifting the restriction on your request %(reference)s"),
+        again=N_(
             "If you still contest the accuracy of your data or the use we make of it, you may "
             "ask us again to restrict it, or object to it."
         ),
@@ -93,7 +100,7 @@ LIFTS: dict[K, LiftRule] = {
     K.OBJECTION: LiftRule(
         kind=K.OBJECTION,
         action="Withdraw the objection",
-        noun="your objection",
+        noun=N_("your objection"),
         title="Confirmation that your objection is withdrawn",
         lifted="Objection withdrawn",
         notice_article="Art. 21",
@@ -101,9 +108,10 @@ LIFTS: dict[K, LiftRule] = {
             LiftReason(
                 "person_withdrew",
                 "The person withdrew the objection",
-                "You told us you withdraw your objection.",
+                N_("You told us you withdraw your objection."),
             ),
         ),
-        again="You may object again at any time.",
+        subject=N_("Your objection (request %(reference)s) is being withdrawn"),
+        again=N_("You may object again at any time."),
     ),
 }

@@ -118,7 +118,9 @@ REGIMES: dict[str, Regime] = {
         verification=_gdpr_verification("GDPR"),
         default_verification=Requirement(Verification.EMAIL, "GDPR Art. 12(6)"),
         denials=gdpr_like("GDPR"),
-        complaint="You may complain to your data protection supervisory authority (GDPR Art. 77).",
+        complaint=N_(
+            "You may complain to your data protection supervisory authority (GDPR Art. 77)."
+        ),
         notes=(
             "Reg. 1182/71 Art. 3(4) also moves a period ending on a public holiday or weekend "
             "to the next working day; which member state's holidays apply is not settled, so "
@@ -164,7 +166,7 @@ REGIMES: dict[str, Regime] = {
         verification=_gdpr_verification("UK GDPR"),
         default_verification=Requirement(Verification.EMAIL, "UK GDPR Art. 12(6)"),
         denials=gdpr_like("UK GDPR"),
-        complaint="You may complain to the Information Commissioner's Office (ico.org.uk).",
+        complaint=N_("You may complain to the Information Commissioner's Office (ico.org.uk)."),
     ),
     "ccpa": Regime(
         key="ccpa",
@@ -221,7 +223,7 @@ REGIMES: dict[str, Regime] = {
                 "suspected_fraud": "11 CCR 7060-7062",
             }
         ),
-        complaint="You may contact the California Privacy Protection Agency (cppa.ca.gov).",
+        complaint=N_("You may contact the California Privacy Protection Agency (cppa.ca.gov)."),
         notes=("The CCPA has no pause: the 45 days run from receipt (11 CCR 7021(b)).",),
     ),
     "lgpd": Regime(
@@ -267,7 +269,7 @@ REGIMES: dict[str, Regime] = {
                 "suspected_fraud": "LGPD Art. 18 §4",
             }
         ),
-        complaint="You may petition the ANPD (Autoridade Nacional de Proteção de Dados).",
+        complaint=N_("You may petition the ANPD (Autoridade Nacional de Proteção de Dados)."),
         notes=("The Act sets no extension and no pause.",),
     ),
     "us_va": _state(
@@ -278,11 +280,15 @@ REGIMES: dict[str, Regime] = {
         Appeal(
             Period(60, Unit.DAYS, "Va. Code 59.1-577(C): 60 days of receipt of the appeal"),
             "Va. Code 59.1-577(C)",
-            authority="the Virginia Office of the Attorney General, Consumer Protection Section",
+            authority=N_(
+                "the Virginia Office of the Attorney General, Consumer Protection Section"
+            ),
             complaint_url="https://www.oag.state.va.us/consumer-protection/",
         ),
-        "You may appeal our decision; we decide appeals within 60 days, and you may then "
-        "contact the Virginia Attorney General.",
+        N_(
+            "You may appeal our decision; we decide appeals within 60 days, and you may then "
+            "contact the Virginia Attorney General."
+        ),
     ),
     "us_co": _state(
         "us_co",
@@ -294,11 +300,13 @@ REGIMES: dict[str, Regime] = {
             "C.R.S. 6-1-1306(3)",
             extension=Period(60, Unit.DAYS, "C.R.S. 6-1-1306(3)(b): 60 more (unverified)"),
             note="the 60-day appeal extension is unverified: DSAR_CO_APPEAL_EXTENSION_DAYS",
-            authority="the Colorado Attorney General, Department of Law",
+            authority=N_("the Colorado Attorney General, Department of Law"),
             complaint_url="https://coag.gov/file-complaint/",
         ),
-        "You may appeal our decision; we decide appeals within 45 days, and you may then "
-        "contact the Colorado Attorney General.",
+        N_(
+            "You may appeal our decision; we decide appeals within 45 days, and you may then "
+            "contact the Colorado Attorney General."
+        ),
     ),
     "us_ct": _state(
         "us_ct",
@@ -308,11 +316,13 @@ REGIMES: dict[str, Regime] = {
         Appeal(
             Period(60, Unit.DAYS, "Conn. Gen. Stat. 42-520(d): 60 days"),
             "Conn. Gen. Stat. 42-520(d)",
-            authority="the Connecticut Office of the Attorney General",
+            authority=N_("the Connecticut Office of the Attorney General"),
             complaint_url="https://portal.ct.gov/ag/",
         ),
-        "You may appeal our decision; we decide appeals within 60 days, and you may then "
-        "contact the Connecticut Attorney General.",
+        N_(
+            "You may appeal our decision; we decide appeals within 60 days, and you may then "
+            "contact the Connecticut Attorney General."
+        ),
     ),
     "qc_law25": Regime(
         key="qc_law25",
@@ -339,7 +349,7 @@ REGIMES: dict[str, Regime] = {
                 "outside_jurisdiction": "s. 1",
             }
         ),
-        complaint="You may apply to the Commission d'accès à l'information.",
+        complaint=N_("You may apply to the Commission d'accès à l'information."),
         notes=(
             "No extension found in the Act (unverified): none by default, configurable with "
             "DSAR_QC_EXTENSION_DAYS.",

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import email_validator
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -166,7 +167,10 @@ def tell_agent(req: Request, tracking_link: str) -> None:
     try:
         mail.send(
             to=req.agent.email,
-            subject=f"We have received the request {req.reference} you made for someone",
+            subject=_l(
+                "We have received the request %(reference)s you made for someone",
+                reference=req.reference,
+            ),
             template="agent_receipt",
             request=req,
             agent=req.agent,
@@ -191,7 +195,9 @@ def disown(req: Request, *, now: datetime | None = None) -> Request:
     db.session.commit()
     mail.send(
         to=req.agent.email,
-        subject=f"The request {req.reference} you made for someone is closed",
+        subject=_l(
+            "The request %(reference)s you made for someone is closed", reference=req.reference
+        ),
         template="agent_disowned",
         request=req,
         agent=req.agent,

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -124,7 +126,7 @@ def file(original: Request, grounds: str, *, now: datetime | None = None) -> Fil
     try:
         mail.send(
             to=appeal.email,
-            subject=f"We have received your appeal {appeal.reference}",
+            subject=_l("We have received your appeal %(reference)s", reference=appeal.reference),
             template="appeal_received",
             request=appeal,
             original=original,
@@ -177,18 +179,28 @@ def decide(appeal: Request, outcome: str, text: str, *, actor: str) -> None:
         appeal.completed_at = utcnow()
         record(appeal, "appeal_refused", actor=actor, before=before, after=S.DENIED, detail=detail)
         db.session.commit()
-        _tell(appeal, original, "appeal_refused", f"Our decision on your appeal {appeal.reference}")
+        _tell(
+            appeal,
+            original,
+            "appeal_refused",
+            _l("Our decision on your appeal %(reference)s", reference=appeal.reference),
+        )
         return
     # Granted: the request is carried out as if it had not been denied.
     appeal.verified_at = appeal.verified_at or utcnow()
     appeal.verified_by = appeal.verified_by or f"appeal granted by {actor}"
     record(appeal, "appeal_granted", actor=actor, detail=detail)
     workflow.prepare(appeal)  # commits the decision with the tasks that carry it out
-    _tell(appeal, original, "appeal_granted", f"Your appeal {appeal.reference} is granted")
+    _tell(
+        appeal,
+        original,
+        "appeal_granted",
+        _l("Your appeal %(reference)s is granted", reference=appeal.reference),
+    )
     workflow.advance(appeal)
 
 
-def _tell(appeal: Request, original: Request, template: str, subject: str) -> None:
+def _tell(appeal: Request, original: Request, template: str, subject: LazyString) -> None:
     mail.send(
         to=appeal.email,
         subject=subject,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from dsar import deadlines, mail, transitions
 from dsar.exceptions import ClockRefused
@@ -122,7 +123,7 @@ def extend(req: Request, *, reason: str, actor: str, now: datetime | None = None
     db.session.commit()
     mail.send(
         to=req.email,
-        subject=f"We need more time for your request {req.reference}",
+        subject=_l("We need more time for your request %(reference)s", reference=req.reference),
         template="extended",
         request=req,
         reason=reason,

@@ -3,6 +3,7 @@ what to do with a stuck data system. Every decision is an event naming who took 
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from dsar import mail, transitions
@@ -149,7 +150,7 @@ def deny(req: Request, reason_key: str, text: str, *, actor: str) -> None:
     db.session.commit()
     mail.send(
         to=req.email,
-        subject=f"Your request {req.reference}: we cannot carry it out",
+        subject=_l("Your request %(reference)s: we cannot carry it out", reference=req.reference),
         template="denied",
         request=req,
         reason=reason,
@@ -169,7 +170,7 @@ def ask_clarification(req: Request, question: str, *, actor: str, pause: bool) -
     db.session.commit()
     mail.send(
         to=req.email,
-        subject=f"A question about your request {req.reference}",
+        subject=_l("A question about your request %(reference)s", reference=req.reference),
         template="clarification",
         request=req,
         question=question,
@@ -189,7 +190,11 @@ def mark_duplicate(req: Request, of_reference: str, *, actor: str) -> None:
     db.session.commit()
     mail.send(
         to=req.email,
-        subject=f"Your request {req.reference} repeats {earlier.reference}",
+        subject=_l(
+            "Your request %(reference)s repeats %(earlier)s",
+            reference=req.reference,
+            earlier=earlier.reference,
+        ),
         template="duplicate",
         request=req,
         earlier=earlier,
@@ -209,7 +214,7 @@ def cancel(req: Request, reason: str, *, actor: str) -> None:
     db.session.commit()
     mail.send(
         to=req.email,
-        subject=f"Your request {req.reference} is closed",
+        subject=_l("Your request %(reference)s is closed", reference=req.reference),
         template="cancelled",
         request=req,
         reason=reason,

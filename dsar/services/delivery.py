@@ -14,6 +14,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from dsar import mail, transitions
@@ -138,7 +139,7 @@ def issue_code(req: Request, *, now: datetime | None = None) -> datetime:
     try:
         mail.send(
             to=req.email,
-            subject=f"Your download code for request {req.reference}",
+            subject=_l("Your download code for request %(reference)s", reference=req.reference),
             template="download_code",
             request_id=req.id,
             request=req,

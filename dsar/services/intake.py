@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from dsar import i18n, mail, transitions
@@ -188,9 +190,13 @@ def _ask_for_verification(req: Request, tracking: str, *, now: datetime) -> None
     acknowledge(
         req,
         subject=(
-            f"Did you ask {req.agent.name} to make a request for you? ({req.reference})"
+            _l(
+                "Did you ask %(agent)s to make a request for you? (%(reference)s)",
+                agent=req.agent.name,
+                reference=req.reference,
+            )
             if by_agent
-            else f"Please confirm your request {req.reference}"
+            else _l("Please confirm your request %(reference)s", reference=req.reference)
         ),
         template="verify_agent" if by_agent else "verify",
         link=verification_url(tracking, token),
@@ -212,7 +218,7 @@ def _start(req: Request, tracking: str) -> None:
     workflow.prepare(req)
     acknowledge(
         req,
-        subject=f"We have received your request {req.reference}",
+        subject=_l("We have received your request %(reference)s", reference=req.reference),
         template="received",
         tracking_link=tracking_url(tracking),
     )
@@ -220,7 +226,9 @@ def _start(req: Request, tracking: str) -> None:
     workflow.advance(req)
 
 
-def acknowledge(req: Request, *, subject: str, template: str, **context: object) -> bool:
+def acknowledge(
+    req: Request, *, subject: str | LazyString, template: str, **context: object
+) -> bool:
     """Send the first email, which is the acknowledgement of receipt, and record it.
 
     A mail failure never loses the request: it is logged, and the reminder job sends the

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from dsar import inputs, mail
@@ -154,7 +155,7 @@ def _tell_first(
     try:
         mail.send(
             to=lifted.email,
-            subject=f"We are lifting {rule.noun} on your request {original.reference}",
+            subject=_l(rule.subject, reference=original.reference),
             template="lift_notice",
             request=lifted,
             original=original,

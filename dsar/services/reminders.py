@@ -10,6 +10,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -83,7 +84,7 @@ def _acknowledge_owed(req: Request, report: Report) -> None:
             db.session.add(Reminder(request_id=req.id, key="acknowledgement"))
     except IntegrityError:
         return  # another worker, or an earlier run, sent it
-    subject = f"We have received your request {req.reference}"
+    subject = _l("We have received your request %(reference)s", reference=req.reference)
     if acknowledge(req, subject=subject, template="acknowledgement"):
         report.acknowledged.append(req.id)
     else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from dsar import inputs, mail, transitions
@@ -145,7 +146,7 @@ def tell_ready(req: Request) -> None:
     transfer.start(req)  # once: a second call finds its "transfer_queued" event
     mail.send(
         to=req.email,
-        subject=f"Your answer to request {req.reference} is ready",
+        subject=_l("Your answer to request %(reference)s is ready", reference=req.reference),
         template="ready",
         request=req,
         request_id=req.id,

@@ -15,7 +15,11 @@
     var rows = document.getElementById("system-rows");
     document.getElementById("status-words").textContent = p.words;
     if (bar) { bar.max = p.total; bar.value = p.done; }
-    if (count) { count.textContent = p.done + " of " + p.total + " done"; }
+    if (count) {
+      // "{done} of {total} done" in the page's language, rendered by the template.
+      count.textContent = (count.dataset.donePattern || "{done} of {total} done")
+        .replace("{done}", String(p.done)).replace("{total}", String(p.total));
+    }
     if (rows) {
       rows.replaceChildren.apply(rows, p.tasks.map(function (t) {
         var tr = document.createElement("tr");
