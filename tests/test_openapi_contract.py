@@ -32,7 +32,7 @@ from schemathesis.engine import events, from_schema
 from sqlalchemy import select
 
 from dsar import inputs, transfer_guard
-from dsar.api import openapi, schemas
+from dsar.api import openapi, patterns, schemas
 from dsar.extensions import db
 from dsar.models import Document, Request, RequestKind, RequestStatus
 from dsar.rules import OFFERED_KINDS, REGIMES
@@ -400,8 +400,8 @@ BMP = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
 
 @pytest.mark.parametrize("multiline", [False, True])
 def test_the_text_patterns_take_each_character_as_dsar_inputs_does(multiline: bool) -> None:
-    optional = re.compile(schemas.text_pattern(multiline=multiline))
-    required = re.compile(schemas.text_pattern(multiline=multiline, required=True))
+    optional = re.compile(patterns.text_pattern(multiline=multiline))
+    required = re.compile(patterns.text_pattern(multiline=multiline, required=True))
     for ch in BMP:
         taken = inputs.problem(ch, multiline=multiline) is None
         assert bool(optional.fullmatch(ch)) == taken, hex(ord(ch))
@@ -410,8 +410,8 @@ def test_the_text_patterns_take_each_character_as_dsar_inputs_does(multiline: bo
 
 
 def test_edge_and_url_classes_are_what_is_trimmed_and_what_no_address_holds() -> None:
-    edge = re.compile(f"[{schemas.EDGE}]")
-    not_in_url = re.compile(f"[{schemas.NOT_IN_URL}]")
+    edge = re.compile(f"[{patterns.EDGE}]")
+    not_in_url = re.compile(f"[{patterns.NOT_IN_URL}]")
     for ch in BMP:
         trimmed = inputs.trim(ch) == "" and inputs.problem(ch) is None
         assert bool(edge.fullmatch(ch)) == trimmed, hex(ord(ch))
@@ -436,12 +436,12 @@ def test_the_phone_pattern_is_what_the_api_takes(raw: str) -> None:
         )
     except inputs.InputRefused:
         taken = False
-    matches = re.fullmatch(schemas.PHONE_PATTERN, raw) is not None
+    matches = re.fullmatch(patterns.PHONE_PATTERN, raw) is not None
     assert (matches and len(raw) <= inputs.LIMITS["phone"]) == taken
 
 
 @settings(max_examples=500, derandomize=True, deadline=None)
-@given(st.from_regex(schemas.EMAIL_PATTERN, fullmatch=True))
+@given(st.from_regex(patterns.EMAIL_PATTERN, fullmatch=True))
 def test_every_address_the_pattern_takes_marshmallow_takes(address: str) -> None:
     try:
         validate.Email()(address)
@@ -465,4 +465,4 @@ def test_the_permission_pattern_is_a_pdf_png_or_jpeg_in_base64(
         taken = bool(data) and uploads.media_type(data) in agents.PERMISSION_TYPES
     except (binascii.Error, ValueError):
         taken = False
-    assert (re.fullmatch(schemas.PERMISSION_PATTERN, text) is not None) == taken
+    assert (re.fullmatch(patterns.PERMISSION_PATTERN, text) is not None) == taken

@@ -12,7 +12,7 @@ from typing import Any
 
 from apispec import APISpec
 
-from dsar.api import schemas
+from dsar.api import patterns
 from dsar.inputs import LIMITS
 from dsar.models import RequestKind
 from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES
@@ -58,7 +58,7 @@ def complete(spec: APISpec) -> None:
         if "{reference}" in path:
             for parameter in item.get("parameters", []):
                 if parameter.get("name") == "reference":
-                    parameter["schema"] = {"type": "string", "pattern": schemas.REFERENCE}
+                    parameter["schema"] = {"type": "string", "pattern": patterns.REFERENCE}
                     parameter["description"] = "The request's reference, DSAR-<year>-<number>"
 
 
@@ -159,7 +159,7 @@ def _variant(
         props["transfer_url"] = {
             "type": "string",
             "maxLength": transfer["maxLength"],
-            "pattern": schemas.BLANK_PATTERN,
+            "pattern": patterns.BLANK_PATTERN,
             "default": "",
             "description": "for kind portability only: blank here",
         }
@@ -182,20 +182,20 @@ def _variant(
 def correction() -> dict[str, Any]:
     """What a correction holds (dsar.services.correcting.parse): at least one field that is
     wrong with what it should be, or a description of what else is wrong."""
-    one_line = schemas.text_pattern()
+    one_line = patterns.text_pattern()
     limit = correcting.MAX_VALUE
 
     def value(key: str, *, held: bool) -> dict[str, Any]:
         kind = next(f.kind for f in correction_rules.ASKED if f.key == key)
         prop: dict[str, Any] = {"type": "string", "maxLength": limit, "pattern": one_line}
         if kind == "email":
-            prop["pattern"] = schemas.EMAIL_OR_BLANK_PATTERN
+            prop["pattern"] = patterns.EMAIL_OR_BLANK_PATTERN
             prop["description"] = (
                 "an email address (ASCII) a mail server takes (no special-use domain such as "
                 ".test); blank: none"
             )
         elif kind == "phone":
-            prop["pattern"] = schemas.PHONE_PATTERN
+            prop["pattern"] = patterns.PHONE_PATTERN
             prop["maxLength"] = LIMITS["phone"]
             prop["description"] = (
                 "a phone number that can exist (in the international format, or one of "
@@ -210,7 +210,7 @@ def correction() -> dict[str, Any]:
     for key, prop in changes.items():
         prop.setdefault("description", f"the {key.replace('_', ' ')} it should be (blank: none)")
     held = {key: value(key, held=True) for key in correction_rules.LOCATING}
-    nonblank = schemas.text_pattern(required=True)
+    nonblank = patterns.text_pattern(required=True)
     return {
         "type": "object",
         "description": "Each field that is wrong, with what it should be, or what else is "
@@ -231,7 +231,7 @@ def correction() -> dict[str, Any]:
             "other": {
                 "type": "string",
                 "maxLength": correction_rules.MAX_OTHER,
-                "pattern": schemas.text_pattern(multiline=True),
+                "pattern": patterns.text_pattern(multiline=True),
                 "description": "anything else that is wrong, and what it should be",
             },
         },
@@ -249,7 +249,7 @@ def correction() -> dict[str, Any]:
             {
                 "required": ["other"],
                 "properties": {
-                    "other": {"pattern": schemas.text_pattern(multiline=True, required=True)}
+                    "other": {"pattern": patterns.text_pattern(multiline=True, required=True)}
                 },
             }
         ],
@@ -258,13 +258,13 @@ def correction() -> dict[str, Any]:
 
 def agent(*, permission: bool) -> dict[str, Any]:
     """The agent's object; where the law asks for the person's signed permission, required."""
-    nonblank = schemas.text_pattern(required=True)
+    nonblank = patterns.text_pattern(required=True)
     props: dict[str, Any] = {
         "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": nonblank},
         "email": {
             "type": "string",
             "maxLength": 254,
-            "pattern": schemas.EMAIL_PATTERN,
+            "pattern": patterns.EMAIL_PATTERN,
             "description": "the agent's address (ASCII): one a mail server takes (no "
             "special-use domain such as .test, .invalid or .localhost), not the person's, and "
             "not that of an agent whose authority was withdrawn",
@@ -272,7 +272,7 @@ def agent(*, permission: bool) -> dict[str, Any]:
         "organisation": {
             "type": "string",
             "maxLength": 200,
-            "pattern": schemas.text_pattern(),
+            "pattern": patterns.text_pattern(),
             "default": "",
         },
         "permission": {
@@ -302,14 +302,14 @@ def permission() -> dict[str, Any]:
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 200,
-                "pattern": schemas.text_pattern(required=True),
+                "pattern": patterns.text_pattern(required=True),
                 "description": "the file's name, e.g. permission.pdf",
             },
             "content_base64": {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 900_000,
-                "pattern": schemas.PERMISSION_PATTERN,
+                "pattern": patterns.PERMISSION_PATTERN,
                 "description": "the file, base64-encoded (RFC 4648, no line breaks): a PDF, "
                 "PNG or JPEG, as its first bytes say; the whole body may not exceed 1 MB",
             },

@@ -13,71 +13,19 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from dsar import inputs
+from dsar.api.patterns import (
+    EMAIL_OR_BLANK_PATTERN,
+    EMAIL_PATTERN,
+    PERMISSION_PATTERN,
+    PHONE_PATTERN,
+    TRANSFER_URL_PATTERN,
+    text_pattern,
+)
 from dsar.inputs import LIMITS
-from dsar.models import RequestKind, RequestStatus, TaskAction, TaskStatus
+from dsar.models import RequestKind
 from dsar.rules import OFFERED_KINDS, REGIMES
 from dsar.rules import corrections as correction_rules
 from dsar.services import correcting
-
-# -- text, as dsar.inputs takes it, in patterns that mean the same in ECMA-262 and Python ----
-# (tests/test_openapi_contract.py checks them against dsar.inputs for every BMP character).
-# Refused anywhere in one-line text: control characters, line and paragraph separators and
-# noncharacters; multi-line text also takes tab, line feed and carriage return.
-REFUSED = r"\u0000-\u001f\u007f-\u009f\u2028\u2029\ufdd0-\ufdef\ufffe\uffff"
-REFUSED_MULTILINE = (
-    r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\ufdd0-\ufdef\ufffe\uffff"
-)
-# Trimmed from both ends (white space and invisible characters): text made only of these is
-# blank; EDGE is the part of them one-line text may hold.
-TRIMMED = (
-    r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028\u2029"
-    r"\u202f\u205f\u2060\u3000\ufeff"
-)
-EDGE = r"\u0020\u00a0\u1680\u180e\u2000-\u200d\u202f\u205f\u2060\u3000\ufeff"
-# White space, control characters and backslashes, which no transfer address holds.
-NOT_IN_URL = (
-    r"\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-    r"\ufdd0-\ufdef\ufffe\uffff\\"
-)
-
-
-def text_pattern(*, multiline: bool = False, required: bool = False) -> str:
-    """What dsar.inputs.clean takes: no refused character and, when required, one that is
-    not trimmed away."""
-    refused = REFUSED_MULTILINE if multiline else REFUSED
-    if not required:
-        return f"^[^{refused}]*$"
-    return f"^[^{refused}]*[^{refused}{TRIMMED}][^{refused}]*$"
-
-
-BLANK_PATTERN = f"^[{EDGE}]*$"
-# An email address as the API takes it: ASCII, a dot-atom before the @ and a host name with
-# a top-level part of letters after it (what marshmallow's Email check also takes), nothing
-# around it. (In a correction, blank for none, and white space around it is trimmed.)
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL_CORE = f"{_ATOM}(?:\\.{_ATOM})*@(?:{_LABEL}\\.)+[A-Za-z]{{2,63}}"
-EMAIL_PATTERN = f"^{_EMAIL_CORE}$"
-EMAIL_OR_BLANK_PATTERN = f"^[{EDGE}]*(?:{_EMAIL_CORE}[{EDGE}]*)?$"
-# A request's reference: DSAR-<year received>-<number, at least six digits>.
-REFERENCE = r"^DSAR-[0-9]{4}-[0-9]{6,}$"
-# dsar.inputs.phone_problem on the trimmed value: digits, spaces and + ( ) - . / only, with
-# 5 to 20 digits; or blank (no phone).
-PHONE_CORE = r"\+?[ ()./-]*(?:[0-9][ ()./-]*){5,20}"
-PHONE_PATTERN = f"^[{EDGE}]*(?:{PHONE_CORE})?[{EDGE}]*$"
-# dsar.transfer_guard.parse: https (any case), no user name or password, a host; or blank.
-TRANSFER_URL_PATTERN = (
-    f"^[{EDGE}]*(?:[Hh][Tt][Tt][Pp][Ss]://[^{NOT_IN_URL}@/?#]+(?:[/?#][^{NOT_IN_URL}]*)?)?"
-    f"[{EDGE}]*$"
-)
-# Base64 (RFC 4648, padded, no line breaks) of a file that starts as a PDF ("%PDF-"), a PNG
-# or a JPEG does: dsar.services.uploads.media_type reads the first bytes.
-_B64 = "[A-Za-z0-9+/]"
-_B64_REST = f"(?:{_B64}{{4}})*(?:{_B64}{{2}}==|{_B64}{{3}}=)?"
-PERMISSION_PATTERN = (
-    f"^(?:JVBERi[0-3](?:=|{_B64}{_B64_REST})|iVBORw0KGg[o-r](?:=|{_B64}{_B64_REST})"
-    f"|/9j/{_B64_REST})$"
-)
 
 
 class Text(fields.String):
@@ -225,19 +173,6 @@ class CorrectionIn(Schema):
     )
 
 
-class AgentOut(Schema):
-    name = fields.String(required=True)
-    email = fields.String(required=True)
-    organisation = fields.String(required=True)
-    revoked = fields.Boolean(
-        required=True, metadata={"description": "an officer withdrew its authority"}
-    )
-    person_confirmed = fields.Boolean(
-        required=True,
-        metadata={"description": "the person confirmed, by email, that they asked the agent"},
-    )
-
-
 class PermissionIn(Schema):
     filename = Text(
         required=True,
@@ -344,132 +279,3 @@ class RequestIn(Schema):
 
 
 # What the API answers: every field is always there (null where it says so).
-
-
-class TaskOut(Schema):
-    system = fields.String(required=True, metadata={"description": "the data system's key"})
-    system_name = fields.String(required=True)
-    action = fields.String(required=True, validate=validate.OneOf([a.value for a in TaskAction]))
-    status = fields.String(required=True, validate=validate.OneOf([s.value for s in TaskStatus]))
-    attempts = fields.Integer(required=True)
-    found = fields.Integer(required=True)
-    erased = fields.Integer(required=True)
-    retained = fields.Integer(required=True)
-    error = fields.String(
-        required=True, metadata={"description": "the last error, empty when none"}
-    )
-
-
-class TransferOut(Schema):
-    host = fields.String(
-        required=True, metadata={"description": "the receiving company's host (and port)"}
-    )
-    state = fields.String(
-        required=True,
-        validate=validate.OneOf(["waiting", "sending", "delivered", "refused", "failed"]),
-        metadata={
-            "description": "waiting (the answer is not released yet), sending (queued, or tried "
-            "again after a 5xx or a connection error), delivered (2xx), refused (the receiver's "
-            "4xx), failed (too large, unreachable after the last try, or no longer public)"
-        },
-    )
-    http_status = fields.Integer(
-        required=True, allow_none=True, metadata={"description": "final answer"}
-    )
-    reason = fields.String(
-        required=True,
-        metadata={"description": "why it failed: too_large, unreachable, address, no_package"},
-    )
-    at = fields.DateTime(required=True, allow_none=True, metadata={"description": "when it ended"})
-
-
-class RequestOut(Schema):
-    reference = fields.String(
-        required=True, metadata={"description": "DSAR-<year>-<number>", "pattern": REFERENCE}
-    )
-    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in RequestKind]))
-    regime = fields.String(required=True, validate=validate.OneOf(list(REGIMES)))
-    status = fields.String(required=True, validate=validate.OneOf([s.value for s in RequestStatus]))
-    received_at = fields.DateTime(required=True)
-    acknowledge_by = fields.Date(required=True, allow_none=True)
-    due_at = fields.Date(
-        required=True, metadata={"description": "the legal deadline to respond, in force"}
-    )
-    first_due_at = fields.Date(
-        required=True, metadata={"description": "the deadline before any extension"}
-    )
-    extended_due_at = fields.Date(required=True, allow_none=True)
-    paused_since = fields.Date(
-        required=True, allow_none=True, metadata={"description": "clock paused"}
-    )
-    overdue = fields.Boolean(required=True, metadata={"description": "open and past its due date"})
-    due_basis = fields.String(
-        required=True, metadata={"description": "how the deadline was computed"}
-    )
-    verified = fields.Boolean(required=True)
-    tasks = fields.List(fields.Nested(TaskOut), required=True)
-    response_pdf = fields.String(
-        required=True,
-        allow_none=True,
-        metadata={
-            "description": "where to download the answer (see the answer operation), once it "
-            "is ready and if this key may download it; null until then"
-        },
-    )
-    transfer = fields.Nested(
-        TransferOut,
-        required=True,
-        allow_none=True,
-        metadata={"description": "portability sent to another company; null when none asked"},
-    )
-    agent = fields.Nested(
-        AgentOut,
-        required=True,
-        allow_none=True,
-        metadata={"description": "the authorised agent who filed it; null when the person did"},
-    )
-    appeal_of = fields.String(
-        required=True,
-        allow_none=True,
-        metadata={"description": "for an appeal: the reference of the denied request"},
-    )
-    lift_of = fields.String(
-        required=True,
-        allow_none=True,
-        metadata={
-            "description": "for a lift: the reference of the restriction or objection an "
-            "officer lifted, after telling the person"
-        },
-    )
-    lifted_by = fields.String(
-        required=True,
-        allow_none=True,
-        metadata={"description": "the reference of the lift of this request; null when none"},
-    )
-
-
-class CreatedOut(RequestOut):
-    tracking_url = fields.String(
-        required=True,
-        allow_none=True,
-        metadata={"description": "the person's private status page; null on a replay"},
-    )
-
-
-class ErrorOut(Schema):
-    """Every error the API answers: the status again, its name, and what went wrong."""
-
-    code = fields.Integer(required=True, metadata={"description": "the HTTP status"})
-    status = fields.String(required=True, metadata={"description": "the status's name"})
-    message = fields.String(required=True)
-
-
-class FieldErrorsOut(ErrorOut):
-    """422: the fields at fault, under `json`, each with its messages (nested as sent)."""
-
-    errors = fields.Dict(
-        required=True,
-        keys=fields.String(validate=validate.OneOf(["json"])),
-        values=fields.Dict(),
-        metadata={"description": '{"json": {field: [message, ...] or {field: ...}}}'},
-    )

@@ -15,7 +15,8 @@ from webargs.flaskparser import FlaskParser, is_json_request
 
 from dsar import inputs
 from dsar.api import openapi
-from dsar.api.schemas import CreatedOut, ErrorOut, FieldErrorsOut, RequestIn, RequestOut
+from dsar.api.answers import CreatedOut, ErrorOut, FieldErrorsOut, RequestOut
+from dsar.api.schemas import RequestIn
 from dsar.exceptions import IntakeRefused
 from dsar.extensions import db, limiter
 from dsar.models import ApiKey, Request
