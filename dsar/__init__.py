@@ -10,6 +10,8 @@ from typing import Any
 
 import sqlalchemy.exc
 from flask import Flask, current_app, render_template, request
+from flask_babel import gettext
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, make_url
 from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable, default_exceptions
@@ -21,6 +23,7 @@ from dsar import i18n, inputs, logs, queue, rules
 from dsar.config import ROOT
 from dsar.documents import words
 from dsar.extensions import csrf, db, limiter, login_manager, migrate, rest_api, talisman
+from dsar.i18n import N_
 from dsar.rules import citations
 
 CSP = {
@@ -56,7 +59,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     app.jinja_env.filters["wrap_long"] = words.wrap_long  # long tokens break at punctuation
+    app.jinja_env.filters["page_counter"] = words.page_counter  # a letter's translated footer
     app.jinja_env.filters["reference"] = citations.reference  # a citation without its gloss
+    app.jinja_env.filters["cited"] = citations.cited  # without it, unless the page is English
     app.jinja_env.globals["kind_labels"] = rules.KIND_LABELS  # rights in words, not keys
     _register_errors(app)
     from dsar.cli import register
@@ -222,7 +227,7 @@ def _refuse_broken_urls() -> None:
     refuse it before any view passes it to the database (PostgreSQL rejects NUL)."""
     for value in (request.path, *request.args.keys(), *request.args.values()):
         if inputs.problem(value) is not None:
-            raise BadRequest("This address holds characters that no page of ours uses.")
+            raise BadRequest(gettext("This address holds characters that no page of ours uses."))
 
 
 def _database_unavailable(exc: Exception) -> Any:
@@ -231,18 +236,39 @@ def _database_unavailable(exc: Exception) -> Any:
         db.session.rollback()  # the connection may be gone; the pool replaces it
     cause = type(getattr(exc, "orig", exc)).__name__  # never the statement or its values
     current_app.logger.error("database unavailable on %s: %s", request.url_rule, cause)
-    message = (
+    message = N_(
         "We cannot reach our database for a moment, so nothing was saved. "
         "Please try again in a minute."
     )
     headers = {"Retry-After": "30"}
     if request.path.startswith("/api/"):
         return {"code": 503, "status": "Service Unavailable", "message": message}, 503, headers
+    message = gettext(message)
     try:  # the page names the signed-in user, which needs the database too
-        page = render_template("errors/error.html", error=ServiceUnavailable(message))
+        error = ServiceUnavailable(message)
+        page = render_template("errors/error.html", error=error, description=message)
     except Exception:
         page = f"<!doctype html><title>Service unavailable</title><p>{message}</p>"
     return page, 503, headers
+
+
+def _own_description(exc: HTTPException) -> str | None:
+    """The description our own code gave the error (in the page's language: the portal's
+    views and the handlers here translate theirs), or None for Werkzeug's or a library's
+    English default, which the error page replaces with its own words for the status."""
+    if isinstance(exc, RateLimitExceeded) and not exc.limit.error_message:
+        return None  # the limit itself ("20 per 1 hour")
+    standard = default_exceptions.get(exc.code or 0)
+    default = standard.description if standard else None
+    if not exc.description or exc.description == default or exc.code == 413:
+        return None
+    return str(exc.description)
+
+
+def error_page(exc: HTTPException) -> str:
+    """The error page: the status's title and advice in the page's language (the person's on
+    their pages, English on the company's screens; dsar.i18n.select_locale)."""
+    return render_template("errors/error.html", error=exc, description=_own_description(exc))
 
 
 def _register_errors(app: Flask) -> None:
@@ -250,15 +276,20 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(inputs.InputRefused)
     def input_refused(exc: inputs.InputRefused) -> Any:
-        return http_error(default_exceptions[exc.status](description=exc.message))
+        api = request.path.startswith("/api/")
+        description = exc.message if api else exc.translated()
+        return http_error(default_exceptions[exc.status](description=description))
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:
-        exc.description = (
+        reason = exc.description  # flask-wtf's, in English: for English pages only
+        exc.description = gettext(
             "This form has expired or did not come from our site, so nothing was saved. "
-            f"Go back, reload the page and send it again. ({exc.description})"
+            "Go back, reload the page and send it again."
         )
-        return render_template("errors/error.html", error=exc), 400
+        if i18n.english():
+            exc.description += f" ({reason})"
+        return error_page(exc), 400
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
@@ -274,12 +305,8 @@ def _register_errors(app: Flask) -> None:
                 body["message"] = "The request body has errors; see 'errors'."
                 body["errors"] = data["messages"]
             return body, exc.code, headers
-        if exc.code == 413:
-            exc.description = (
-                "What you sent is too large for this page, so nothing was saved. Go back and "
-                "send smaller or fewer files."
-            )
-        return render_template("errors/error.html", error=exc), exc.code, headers
+        # A 413 always gets the page's own words (send smaller or fewer files).
+        return error_page(exc), exc.code, headers
 
     app.register_error_handler(sqlalchemy.exc.OperationalError, _database_unavailable)
     app.register_error_handler(sqlalchemy.exc.InterfaceError, _database_unavailable)

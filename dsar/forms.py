@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms import Field, FileField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired
@@ -26,19 +27,20 @@ def _required_message(field: Field) -> str | None:
 
 
 def refusal(field: Field) -> str | None:
-    """Why the field's raw input is refused, or None; cleans the field's text on the way."""
+    """Why the field's raw input is refused, in the page's language (English on staff
+    screens), or None; cleans the field's text on the way."""
     if isinstance(field, FileField):
         return None  # files are checked by what reads them (dsar.services.uploads)
     raw = field.raw_data or []
     if any(not isinstance(value, str) for value in raw):
         field.data = None
-        return inputs.NOT_TEXT
+        return gettext(inputs.NOT_TEXT)
     multiline = isinstance(field, TextAreaField)
     for value in raw:
         why = inputs.problem(value, multiline=multiline)
         if why is not None:
             field.data = None
-            return why
+            return gettext(why)
     trimmed = isinstance(field, StringField) and not isinstance(field, PasswordField)
     if trimmed and isinstance(field.data, str):
         try:
@@ -46,7 +48,7 @@ def refusal(field: Field) -> str | None:
                 field.data, multiline=multiline, required=_required_message(field)
             )
         except inputs.InputRefused as exc:
-            return exc.message
+            return exc.translated()
     return None
 
 

@@ -9,6 +9,9 @@ tests/test_i18n.py fails on a message left untranslated, fuzzy, or with other pl
 
 Rule texts (a law's summary, a right's label) stay plain English strings in `dsar.rules`,
 marked with `N_` so that extraction finds them; pages translate them when they show them.
+So do the refusals the services raise: an `N_` template and its values, English in
+`str(exc)`, the page's language from `exc.translated()` (dsar.exceptions.Worded). An error
+page with no blueprint (a 404, a 405) is the person's unless its path is the company's.
 """
 
 from __future__ import annotations
@@ -29,10 +32,25 @@ LANGUAGES: dict[str, str] = {
     "el": "Ελληνικά",
     "id": "Bahasa Indonesia",
 }
+# The same, in English, for staff screens.
+NAMES_IN_ENGLISH: dict[str, str] = {
+    "en": "English",
+    "fr_CA": "French (Canada)",
+    "pt_BR": "Portuguese (Brazil)",
+    "es": "Spanish",
+    "de": "German",
+    "tr": "Turkish",
+    "ro": "Romanian",
+    "el": "Greek",
+    "id": "Indonesian",
+}
 DEFAULT = "en"
 COOKIE = "dsar_lang"
 # Blueprints whose pages speak the person's language; the others are the company's screens.
 PERSON_FACING = frozenset({"portal"})
+# An address no blueprint answers (a 404, a 405) is the person's too, unless it lies under
+# the company's screens (staff, auditor, owner), the API or the static files.
+COMPANY_PATHS = ("/staff", "/audit", "/owner", "/task", "/api", "/static")
 
 
 def N_(text: str) -> str:  # the customary name of gettext_noop
@@ -64,12 +82,27 @@ def best_for_browser() -> str:
     return tags[match]
 
 
+def person_facing() -> bool:
+    """Whether the current request is the person's: a portal page, or an address no
+    blueprint answers outside the company's paths (its error page)."""
+    if request.blueprint is not None:
+        return request.blueprint in PERSON_FACING
+    return not request.path.startswith(COMPANY_PATHS)
+
+
 def select_locale() -> str:
     """Flask-Babel's locale selector (outside a request, as in a worker: English; a letter
     in the request's language uses flask_babel.force_locale)."""
-    if not has_request_context() or request.blueprint not in PERSON_FACING:
+    if not has_request_context() or not person_facing():
         return DEFAULT
     return chosen(request.cookies.get(COOKIE)) or best_for_browser()
+
+
+def english() -> bool:
+    """Whether the current language is English (outside a request too)."""
+    from flask_babel import get_locale
+
+    return str(get_locale() or DEFAULT) == DEFAULT
 
 
 def day(value: date | datetime | None, *, weekday: bool = False) -> str:
@@ -102,4 +135,9 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _languages() -> dict[str, object]:
         code = str(get_locale() or DEFAULT)
-        return {"languages": LANGUAGES, "lang_code": code, "lang_tag": tag(code)}
+        return {
+            "languages": LANGUAGES,
+            "language_names_en": NAMES_IN_ENGLISH,
+            "lang_code": code,
+            "lang_tag": tag(code),
+        }

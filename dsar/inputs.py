@@ -6,7 +6,10 @@ only where a field is multi-line, and a required field is not satisfied by space
 invisible characters alone. JSON: bounded size and depth, no duplicate keys, no numbers
 past what a field can hold. Numbers in URLs and forms: ASCII digits within a 64-bit id.
 
-Every refusal is an `InputRefused` with a message for the person who sent it.
+Every refusal is an `InputRefused` with a message for the person who sent it: English in
+`message`, the person's language from `translated()` (dsar.exceptions.Worded). The messages a
+person can meet on a form are marked with `N_`; those only the API and staff screens show
+(ids, counts, JSON bodies) stay plain English.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import json
 import re
 import unicodedata
 from typing import Any
+
+from dsar.exceptions import Worded
+from dsar.i18n import N_
 
 # Ids are 64-bit signed integers in both databases; a bigger number cannot name a row.
 MAX_ID = 2**63 - 1
@@ -26,30 +32,30 @@ _INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060\u180e"
 _EDGES = re.compile(rf"^[\s{_INVISIBLE}]+|[\s{_INVISIBLE}]+$")
 _LINE_BREAKS = "\n\r\u2028\u2029\x85\x0b\x0c"
 
-NOT_TEXT = "Type this as text: a file cannot be sent in this field."
-BROKEN = (
+NOT_TEXT = N_("Type this as text: a file cannot be sent in this field.")
+BROKEN = N_(
     "This contains characters that are not valid text (perhaps half of an emoji). "
     "Retype it and send it again."
 )
-CONTROL = "This contains invisible control characters. Retype it without them."
-ONE_LINE = "Keep this on one line."
-BLANK = "This cannot be left blank."
+CONTROL = N_("This contains invisible control characters. Retype it without them.")
+ONE_LINE = N_("Keep this on one line.")
+BLANK = N_("This cannot be left blank.")
 
 
 # The fields of a request, one set of limits for the form, the API and the intake service.
 LIMITS = {"name": 200, "email": 254, "phone": 40, "country": 100, "details": 5000}
 PHONE_PATTERN = r"^\+?[0-9 ()./-]{5,40}$"
-PHONE_MESSAGE = "Use digits, spaces and + ( ) - . / only, e.g. +44 20 7946 0958."
-PHONE_DIGITS = "A phone number has 5 to 20 digits, e.g. +44 20 7946 0958."
+PHONE_MESSAGE = N_("Use digits, spaces and + ( ) - . / only, e.g. +44 20 7946 0958.")
+PHONE_DIGITS = N_("A phone number has 5 to 20 digits, e.g. +44 20 7946 0958.")
 _PHONE = re.compile(PHONE_PATTERN)
 
 
-class InputRefused(ValueError):
-    """What was sent cannot be accepted; `message` says why, in plain words."""
+class InputRefused(Worded, ValueError):
+    """What was sent cannot be accepted; `message` says why, in plain words (`translated()`:
+    in the current language); `params`: the template's values by name."""
 
-    def __init__(self, message: str, *, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, status: int = 400, **params: Any) -> None:
+        super().__init__(self._word(message, params))
         self.status = status
 
 

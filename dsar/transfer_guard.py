@@ -31,12 +31,21 @@ _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _BAD_CHARS = re.compile(r"[\s\x00-\x1f\x7f\\]")
 
 
-class Refused(ValueError):
-    """The address may not be used; `message` says why, in words for the person."""
+def N_(text: str) -> str:
+    """dsar.i18n.N_ (a message marked for translation), here so as to import nothing of dsar."""
+    return text
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+
+class Refused(ValueError):
+    """The address may not be used; `message` says why, in words for the person (English).
+    `template` and `params` are the message's parts: the intake service turns them into a
+    refusal the portal shows in the person's language (IntakeRefused.like)."""
+
+    def __init__(self, message: str, **params: str | int) -> None:
+        self.template, self.params = message, params
+        shown = {k: f"{v:,}" if isinstance(v, int) else v for k, v in params.items()}
+        self.message = message % shown if params else message
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)
@@ -56,24 +65,26 @@ class Target:
 def parse(url: str) -> Target:
     """The address's parts, or Refused; resolves nothing (see `resolve`)."""
     if len(url) > MAX_URL:
-        raise Refused(f"Keep the address under {MAX_URL:,} characters.")
+        raise Refused(N_("Keep the address under %(limit)s characters."), limit=MAX_URL)
     if _BAD_CHARS.search(url):
-        raise Refused("An address has no spaces, tabs, line breaks or backslashes.")
+        raise Refused(N_("An address has no spaces, tabs, line breaks or backslashes."))
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise Refused("This is not a web address we can read; check the port number.") from None
+        raise Refused(N_("This is not a web address we can read; check the port number.")) from None
     if parts.scheme.lower() != "https":
         raise Refused(
-            "Give an address starting with https://: we send your data over an encrypted "
-            "connection only."
+            N_(
+                "Give an address starting with https://: we send your data over an encrypted "
+                "connection only."
+            )
         )
     if "@" in parts.netloc:
-        raise Refused("Leave any user name or password out of the address.")
+        raise Refused(N_("Leave any user name or password out of the address."))
     host = _host(parts.hostname or "")
     if port == 0:
-        raise Refused("The port must be a number from 1 to 65535.")
+        raise Refused(N_("The port must be a number from 1 to 65535."))
     path = parts.path or "/"
     return Target(
         host=host, port=port or HTTPS_PORT, path=f"{path}?{parts.query}" if parts.query else path
@@ -83,7 +94,7 @@ def parse(url: str) -> Target:
 def _host(raw: str) -> str:
     """A host name in IDNA (lower case, no final dot), or an IP address as written."""
     if not raw:
-        raise Refused("Give the full address, like https://receiver.example.com/import.")
+        raise Refused(N_("Give the full address, like https://receiver.example.com/import."))
     try:
         return str(ipaddress.ip_address(raw))
     except ValueError:
@@ -91,11 +102,11 @@ def _host(raw: str) -> str:
     try:
         name = raw.rstrip(".").encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise Refused("The company's host name is not a valid name.") from None
+        raise Refused(N_("The company's host name is not a valid name.")) from None
     labels = name.split(".")
     if len(name) > 253 or not all(_LABEL.fullmatch(x) for x in labels):
         raise Refused(
-            "Give the company's full host name, like receiver.example.com, or its IP address."
+            N_("Give the company's full host name, like receiver.example.com, or its IP address.")
         )
     return name
 
@@ -141,7 +152,7 @@ def resolve(target: Target, *, exempt: frozenset[str] = frozenset()) -> list[IPA
     except socket.gaierror as exc:
         if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
             raise Refused(
-                f"We could not find {target.host}; check the company's address."
+                N_("We could not find %(host)s; check the company's address."), host=target.host
             ) from None
         raise
     addresses: list[IPAddress] = []
@@ -150,13 +161,18 @@ def resolve(target: Target, *, exempt: frozenset[str] = frozenset()) -> list[IPA
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise Refused(f"We could not find {target.host}; check the company's address.")
+        raise Refused(
+            N_("We could not find %(host)s; check the company's address."), host=target.host
+        )
     if target.host in exempt:
         return addresses
     if not all(is_public(a) for a in addresses):
         raise Refused(
-            f"{target.host} is not on the public internet (it points to a private, local or "
-            "reserved address); give the address the company gave you for receiving data."
+            N_(
+                "%(host)s is not on the public internet (it points to a private, local or "
+                "reserved address); give the address the company gave you for receiving data."
+            ),
+            host=target.host,
         )
     return addresses
 

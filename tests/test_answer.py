@@ -108,7 +108,7 @@ def test_janes_access_answer_has_the_letter_contents_pages_and_her_data_attached
     # Contents with page numbers, and numbered pages.
     assert re.search(r"Contents What the law asks us to tell you \.+ ?1 ", text)
     assert re.search(r"Summary: what each system holds \.+ ?\d+ ", text)
-    assert f"page 1 of {pages}" in text and f"page {pages} of {pages}" in text
+    assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
     for task in req.tasks:
         for place, rows in task.result["records"].items():
             label = words.place_label(task.system, place)

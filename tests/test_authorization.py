@@ -70,6 +70,7 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("staff.queue", "GET"): ANY_STAFF,
     ("staff.request_page", "GET"): ANY_STAFF,
     ("staff.document", "GET"): ANY_STAFF,
+    ("staff.letter_preview", "GET"): ANY_STAFF,
     ("staff.correspondence_file", "GET"): ANY_STAFF,  # every download is recorded
     ("staff.record_request", "GET"): {**ACTORS, "officer": {200}, "admin": {200}},
     ("staff.record_request", "POST"): {**ACTORS, "officer": {422}, "admin": {422}},
@@ -183,6 +184,7 @@ def url_for_rule(app: Flask, endpoint: str, world: dict[str, str]) -> str:
         if endpoint
         in {
             "staff.document",
+            "staff.letter_preview",
             "staff.task_done",
             "staff.retry_task",
             "staff.skip_task",
@@ -232,9 +234,14 @@ def test_each_route_answers_each_role_as_the_matrix_says(
         wrong.append(f"POST /staff/logout as {role}: {status}")
     assert wrong == []
     if role in {"anonymous", "auditor"}:
-        # Looking changed nothing: no staff action in any history, only the recorded download.
+        # Looking changed nothing: no staff action in any history, only what was read.
         by_staff = db.session.scalars(select(Event.action).where(Event.actor.like("user:%"))).all()
-        downloads = ["correspondence_downloaded", "document_downloaded", "evidence_downloaded"]
+        downloads = [
+            "correspondence_downloaded",
+            "document_downloaded",
+            "evidence_downloaded",
+            "letter_previewed",
+        ]
         expected = downloads if role == "auditor" else []
         assert sorted(by_staff) == expected
 

@@ -616,16 +616,21 @@ def test_systems_toml_names_the_six_demo_systems() -> None:
 
 
 def test_systems_toml_passes_the_registry_checks_with_a_full_disclosure() -> None:
+    from dsar import i18n
     from dsar.services import registry, system_checks
 
     data = tomllib.loads((ROOT / "dsar" / "demo" / "systems.toml").read_text(encoding="utf-8"))
     for system in data["system"]:
         clean = system_checks.clean(registry.entry_values(system, system["kind"]))
         assert (
-            set(clean["disclosure"])
+            set(clean["disclosure"]) - {"languages"}
             == system_checks.DISCLOSURE_LISTS | system_checks.DISCLOSURE_TEXTS
         )
         assert clean["disclosure"]["purposes"] and clean["disclosure"]["retention"]
+        # The same words in every shipped language but English, for the letters.
+        shipped = set(i18n.LANGUAGES) - {i18n.DEFAULT}
+        assert set(clean["disclosure"]["languages"]) == shipped, system["key"]
+        assert set(clean["labels"]["languages"]) == shipped, system["key"]
 
 
 def test_the_crm_provides_the_customer_id_the_shop_needs() -> None:

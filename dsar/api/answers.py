@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from dsar import i18n
 from dsar.api.patterns import REFERENCE
 from dsar.models import RequestKind, RequestStatus, TaskAction, TaskStatus
 from dsar.rules import REGIMES
@@ -69,6 +70,11 @@ class RequestOut(Schema):
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in RequestKind]))
     regime = fields.String(required=True, validate=validate.OneOf(list(REGIMES)))
     status = fields.String(required=True, validate=validate.OneOf([s.value for s in RequestStatus]))
+    language = fields.String(
+        required=True,
+        validate=validate.OneOf([i18n.tag(code) for code in i18n.LANGUAGES]),
+        metadata={"description": "the person's language (BCP 47): emails and letters use it"},
+    )
     received_at = fields.DateTime(required=True)
     acknowledge_by = fields.Date(required=True, allow_none=True)
     due_at = fields.Date(

@@ -10,9 +10,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
-from dsar import inputs
+from dsar import i18n, inputs
 from dsar.api.patterns import (
     EMAIL_OR_BLANK_PATTERN,
     EMAIL_PATTERN,
@@ -214,6 +222,10 @@ class AgentIn(Schema):
     )
 
 
+# BCP 47 tag -> our catalogue's code.
+LANGUAGE_TAGS = {i18n.tag(code): code for code in i18n.LANGUAGES}
+
+
 class RequestIn(Schema):
     kind = fields.String(
         required=True,
@@ -276,6 +288,21 @@ class RequestIn(Schema):
             "scope); recorded with your key"
         },
     )
+    language = fields.String(
+        load_default=i18n.DEFAULT,
+        validate=validate.OneOf(
+            LANGUAGE_TAGS, error="Use one of the languages offered: " + ", ".join(LANGUAGE_TAGS)
+        ),
+        metadata={
+            "description": "the person's language (BCP 47): every email and letter to them "
+            "uses it, whoever sends it"
+        },
+    )
+
+    @post_load
+    def _language_code(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data["language"] = LANGUAGE_TAGS[data["language"]]  # "pt-BR" -> "pt_BR"
+        return data
 
 
 # What the API answers: every field is always there (null where it says so).

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from dsar import inputs
+from dsar import i18n, inputs
 from dsar.api import openapi
 from dsar.api.answers import CreatedOut, ErrorOut, FieldErrorsOut, RequestOut
 from dsar.api.schemas import RequestIn
@@ -162,6 +162,7 @@ def _view(req: Request) -> dict[str, Any]:
         "kind": req.kind.value,
         "regime": req.regime,
         "status": req.status.value,
+        "language": i18n.tag(req.language or i18n.DEFAULT),
         "received_at": req.received_at,
         "acknowledge_by": req.acknowledge_by,
         "due_at": req.due_on,

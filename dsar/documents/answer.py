@@ -17,19 +17,21 @@ from typing import Any
 
 import weasyprint
 from flask import current_app
+from flask_babel import gettext as _
 
 from dsar import deadlines, rules
-from dsar.documents import answer_data, letterhead
+from dsar.documents import answer_data, answer_files, letterhead
 from dsar.documents.answer_data import SystemView
 from dsar.documents.render import PDF_ASSETS, AssetFetcher, RenderedFile, render_pdf, uploads_path
+from dsar.i18n import N_, day
 from dsar.models import Request
 from dsar.rules import letters
 
 FILE_KINDS = {
-    "application/pdf": "PDF",
-    "image/png": "image",
-    "image/jpeg": "photo",
-    "text/csv": "spreadsheet",
+    "application/pdf": N_("PDF"),
+    "image/png": N_("image"),
+    "image/jpeg": N_("photo"),
+    "text/csv": N_("spreadsheet"),
 }
 
 
@@ -47,15 +49,15 @@ def _item_rows(
     """One line per system for an item built from disclosure metadata."""
     out = []
     for view in views:
-        disclosure = view.system.disclosure or {}
+        disclosure = view.disclosure
         parts = []
         for key in item.fields:
             text = _join(disclosure.get(key), regime_key)
             if text and key == "third_countries":
-                text = f"outside the EEA/UK: {text}"
+                text = _("outside the EEA/UK: %(countries)s", countries=text)
             if text:
                 parts.append(text)
-        out.append((view.system.name, "; ".join(parts) or letters.NOT_STATED))
+        out.append((view.name, "; ".join(parts) or _(letters.NOT_STATED)))
     return out
 
 
@@ -66,16 +68,18 @@ def _letter_items(letter: letters.Letter, views: list[SystemView], regime: Any) 
         if item.fields:
             entry["rows"] = _item_rows(item, views, regime.key)
         elif item.computed == "absent":
-            empty = [v.system.name for v in views if v.found == 0]
+            empty = [v.name for v in views if v.found == 0]
             entry["text"] = (
-                "We hold no records about you in: " + "; ".join(empty) + "."
+                _("We hold no records about you in: %(systems)s.", systems="; ".join(empty))
                 if empty
-                else "Every system we searched holds records about you."
+                else _("Every system we searched holds records about you.")
             )
         elif item.computed == "criteria":
             entry["criteria"] = True
+        elif item.computed == "complaint":
+            entry["text"] = _(regime.complaint)
         else:
-            entry["text"] = item.text.replace("{complaint}", regime.complaint)
+            entry["text"] = _(item.text)
         items.append(entry)
     return items
 
@@ -84,9 +88,7 @@ def _lookback(letter: letters.Letter, received: date) -> str:
     if letter.lookback is None:
         return ""
     start = deadlines.add_months(received, -12)
-    return letter.lookback.text.format(
-        lookback_from=start.strftime("%-d %B %Y"), received_on=received.strftime("%-d %B %Y")
-    )
+    return _(letter.lookback.text, lookback_from=day(start), received_on=day(received))
 
 
 def _attachments(
@@ -96,15 +98,16 @@ def _attachments(
     nothing is fetched, and nothing is rendered)."""
     fetcher = AssetFetcher()
     files = [
-        (data_json, "data.json", "Every record we hold about you, as JSON"),
-        (data_csv, "data.csv", "Every record we hold about you, one value per row (CSV)"),
+        (data_json, "data.json", _("Every record we hold about you, as JSON")),
+        (data_csv, "data.csv", _("Every record we hold about you, one value per row (CSV)")),
     ]
     for view in views:
         for n, upload in enumerate(view.files, start=1):
             path = uploads_path(upload)
             if path.is_file():
                 name = f"{view.system.key}-{n}-{upload.original_name}"
-                files.append((path.read_bytes(), name, f"Sent by the owner of {view.system.name}"))
+                sent_by = _("Sent by the owner of %(system)s", system=view.name)
+                files.append((path.read_bytes(), name, sent_by))
     return [
         weasyprint.Attachment(
             string=data,
@@ -129,8 +132,8 @@ def render_access(req: Request) -> list[RenderedFile]:
     config = current_app.config
     received = deadlines.received_on(req.received_at, config["DSAR_TIMEZONE"])
     collected = answer_data.collect(req, config["DSAR_PDF_MAX_ROWS"])
-    data_json = answer_data.data_json(req, received, collected)
-    data_csv = answer_data.data_csv(collected)
+    data_json = answer_files.data_json(req, received, collected)
+    data_csv = answer_files.data_csv(collected)
     collected.data.clear()  # only the printed rows are needed from here on
     now = datetime.now(UTC).replace(microsecond=0)
     regime = rules.regime(req.regime)

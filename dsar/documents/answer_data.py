@@ -11,13 +11,14 @@ before any file is built (11 CCR 7024(d), applied under every regime).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
-from dsar import spreadsheets
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from dsar.documents import words
+from dsar.i18n import N_
 from dsar.models import Redaction, Request, Task, TaskStatus, Upload
 from dsar.rules import letters, withholding
 
@@ -28,10 +29,9 @@ MAX_CELL_CHARS = 1500
 # Printed records in the whole PDF, whatever the number of tables: this many DSAR_PDF_MAX_ROWS,
 # shared fairly between the tables (a small table is printed whole first).
 TOTAL_TABLES_BUDGET = 2
-CSV_HEADER = ("system", "place", "record", "field", "value")
 
 Rows = list[dict[str, Any]]
-WITHHELD = "[withheld by our privacy team; see the note in the letter]"
+WITHHELD = N_("[withheld by our privacy team; see the note in the letter]")
 
 
 @dataclass
@@ -76,12 +76,32 @@ class SystemView:
         return self.task.system
 
     @property
+    def name(self) -> str:  # in the letter's language, where the registry gives one
+        return words.system_name(self.task.system)
+
+    @property
+    def owner(self) -> str:
+        return words.system_owner(self.task.system)
+
+    @property
+    def description(self) -> str:
+        return words.system_description(self.task.system)
+
+    @property
+    def disclosure(self) -> dict[str, Any]:
+        return words.disclosure(self.task.system)
+
+    @property
+    def searched(self) -> str:  # "CRM (contacts) (3 records found)"
+        return f"{self.name} ({self.status})"
+
+    @property
     def status(self) -> str:
         if self.task.status is TaskStatus.SUCCEEDED:
-            return f"{self.found} record{'s' if self.found != 1 else ''} found"
+            return ngettext("%(num)d record found", "%(num)d records found", self.found)
         if self.task.status is TaskStatus.SKIPPED:
-            return "not searched"
-        return "could not be searched"
+            return _("not searched")
+        return _("could not be searched")
 
 
 def withheld_fields(task: Task) -> frozenset[str]:
@@ -123,7 +143,7 @@ def _records(task: Task) -> dict[str, Rows]:
     }
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
@@ -199,7 +219,7 @@ def _redact(
     reasons: dict[str, withholding.Reason],
 ) -> list[Withheld]:
     """Leave out what an officer withheld (in place: `masked` is this module's own copy)."""
-    withheld = []
+    withheld, cut_text = [], _(WITHHELD)
     for place in list(masked):
         here = [c for c in cuts if c.place == place]
         if not here:
@@ -211,7 +231,7 @@ def _redact(
                 continue
             fields = {c.field for c in here if c.field and c.record == number}
             rows.append(
-                {k: (WITHHELD if k in fields else v) for k, v in row.items()} if fields else row
+                {k: (cut_text if k in fields else v) for k, v in row.items()} if fields else row
             )
         masked[place] = rows
         for cut in here:
@@ -221,7 +241,7 @@ def _redact(
                     words.place_label(task.system, place),
                     cut.record,
                     words.field_label(task.system, cut.field) if cut.field else "",
-                    why.label if why else cut.reason,
+                    _(why.label) if why else cut.reason,
                     why.citation if why else "",
                 )
             )
@@ -254,68 +274,3 @@ def collect(req: Request, max_rows: int) -> Collected:
     for (view, place, rows), limit in zip(tables, limits, strict=True):
         view.places.append(_place(view.system, place, rows, limit))
     return Collected(views, data)
-
-
-def _export(req: Request, received: date, collected: Collected) -> dict[str, Any]:
-    return {
-        "reference": req.reference,
-        "kind": req.kind.value,
-        "regime": req.regime,
-        "received_on": received.isoformat(),
-        "due_on": req.due_on.isoformat(),
-        "withheld_values": letters.withheld_value(req.regime),
-        "systems": [
-            {
-                "key": v.system.key,
-                "name": v.system.name,
-                "owner": v.system.owner,
-                "status": v.task.status.value,
-                "found": v.found,
-                "records": collected.data[v.system.key],
-                "files": [
-                    {
-                        "name": f.original_name,
-                        "type": f.media_type,
-                        "bytes": f.size,
-                        "sha256": f.sha256,
-                    }
-                    for f in v.files
-                ],
-                "withheld": [
-                    {
-                        "place": w.place,
-                        "record": w.record,
-                        "field": w.field,
-                        "reason": w.reason,
-                        "citation": w.citation,
-                    }
-                    for w in v.withheld
-                ],
-            }
-            for v in collected.views
-        ],
-    }
-
-
-def data_json(req: Request, received: date, collected: Collected) -> bytes:
-    """data.json: the request, and every system's status and complete masked records."""
-    return json.dumps(
-        _export(req, received, collected), ensure_ascii=False, indent=1, default=str
-    ).encode()
-
-
-def _csv_rows(collected: Collected) -> Iterator[tuple[str, str, int, str, str]]:
-    for view in collected.views:
-        for place, rows in collected.data[view.system.key].items():
-            for n, row in enumerate(rows, start=1):
-                for name, value in row.items():
-                    # A stored number stays a number; text is what could be a formula.
-                    text = value if isinstance(value, str) else _text(value)
-                    yield (view.system.key, place, n, str(name), text)
-
-
-def data_csv(collected: Collected) -> bytes:
-    """data.csv: one row per value of every masked record, for spreadsheet programs."""
-    # A BOM so that spreadsheet programs read the file as UTF-8.
-    body = spreadsheets.write([CSV_HEADER, *_csv_rows(collected)])
-    return ("\ufeff" + body).encode()

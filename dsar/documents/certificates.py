@@ -13,10 +13,13 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from dsar import deadlines, rules
 from dsar.documents import letterhead, words
 from dsar.documents.render import PDF_ASSETS, RenderedFile, as_file, render_pdf
+from dsar.i18n import N_, day
 from dsar.models import Request, Task, TaskAction, TaskStatus, utcnow
 from dsar.rules import citations, lifts
 
@@ -60,8 +63,9 @@ def local_day(moment: datetime | None) -> date | None:
     return deadlines.received_on(moment, current_app.config["DSAR_TIMEZONE"])
 
 
-def long_date(day: date | None) -> str:
-    return f"{day.day} {day:%B %Y}" if day else "—"
+def long_date(value: date | None) -> str:
+    """A date in the language being rendered ("29 November 2026"), or a dash."""
+    return day(value) if value else "—"
 
 
 def proof_line(task: Task) -> str:
@@ -69,13 +73,18 @@ def proof_line(task: Task) -> str:
     if task.proof_checked_at is None:
         if task.reported_at is not None:  # a system with no API: its owner did it by hand
             reported = long_date(local_day(task.reported_at))
-            return f"done by the system's owner, who reported it on {reported}"
-        return "not checked"
-    day = long_date(local_day(task.proof_checked_at))
+            return _("done by the system's owner, who reported it on %(date)s", date=reported)
+        return _("not checked")
+    checked = long_date(local_day(task.proof_checked_at))
     remaining = task.remaining_count or 0
     if remaining == 0:
-        return f"re-searched on {day}: nothing left"
-    return f"re-searched on {day}: {remaining} record{'s' if remaining != 1 else ''} remain"
+        return _("re-searched on %(date)s: nothing left", date=checked)
+    return ngettext(
+        "re-searched on %(date)s: %(num)d record remains",
+        "re-searched on %(date)s: %(num)d records remain",
+        remaining,
+        date=checked,
+    )
 
 
 def _kept(result: dict[str, Any], task: Task) -> list[Kept]:
@@ -92,7 +101,8 @@ def _kept(result: dict[str, Any], task: Task) -> list[Kept]:
             Kept(
                 place=words.place_label(task.system, str(entry.get("place") or "")),
                 count=count if isinstance(count, int) and not isinstance(count, bool) else None,
-                reason=str(entry.get("reason") or ""),
+                # The registry's own words; one of ours (kept_reasons) reads translated.
+                reason=_(str(entry.get("reason") or "")) if entry.get("reason") else "",
                 citation=citations.only_for(task.request.regime, str(entry.get("citation") or "")),
             )
         )
@@ -101,16 +111,16 @@ def _kept(result: dict[str, Any], task: Task) -> list[Kept]:
 
 # What an action did, when the registry gives no words for the system.
 DONE = {
-    TaskAction.ERASE: "Your records are erased from this system.",
-    TaskAction.OPT_OUT: (
+    TaskAction.ERASE: N_("Your records are erased from this system."),
+    TaskAction.OPT_OUT: N_(
         "Your choice is recorded: this system no longer sells or shares your data or uses it "
         "for marketing."
     ),
-    TaskAction.RESTRICT: "Your records are marked as restricted: kept, but no longer used.",
-    TaskAction.OBJECT: (
+    TaskAction.RESTRICT: N_("Your records are marked as restricted: kept, but no longer used."),
+    TaskAction.OBJECT: N_(
         "Your records are marked: they are no longer used for the processing you objected to."
     ),
-    TaskAction.LIMIT_SENSITIVE: (
+    TaskAction.LIMIT_SENSITIVE: N_(
         "Your sensitive data here is used only as strictly needed to serve you."
     ),
 }
@@ -123,41 +133,43 @@ LABEL_KEYS = {
 }
 # The confirmation letter of each flag: its title, and what the person may do next.
 CONFIRMATIONS: dict[TaskAction, tuple[str, str]] = {
-    TaskAction.OPT_OUT: ("Confirmation of your opt-out", ""),
+    TaskAction.OPT_OUT: (N_("Confirmation of your opt-out"), ""),
     TaskAction.RESTRICT: (
-        "Confirmation that the use of your data is restricted",
-        "We will tell you before any restriction is lifted.",
+        N_("Confirmation that the use of your data is restricted"),
+        N_("We will tell you before any restriction is lifted."),
     ),
     TaskAction.OBJECT: (
-        "Confirmation that your objection is upheld",
-        "Write to us if you wish to allow this use again.",
+        N_("Confirmation that your objection is upheld"),
+        N_("Write to us if you wish to allow this use again."),
     ),
     TaskAction.LIMIT_SENSITIVE: (
-        "Confirmation that the use of your sensitive data is limited",
-        "Write to us if you wish to allow wider use again.",
+        N_("Confirmation that the use of your sensitive data is limited"),
+        N_("Write to us if you wish to allow wider use again."),
     ),
 }
 
 
 # What a lift did, when the registry gives no words (labels restriction_lift, objection_lift).
 LIFTED = {
-    "restriction": "The restriction is removed: your records may be used again as before.",
-    "objection": (
+    "restriction": N_("The restriction is removed: your records may be used again as before."),
+    "objection": N_(
         "The objection mark is removed: your records may be used again for that processing."
     ),
 }
 
 
 def _words(task: Task) -> tuple[str, str]:
-    labels = task.system.labels if isinstance(task.system.labels, dict) else {}
+    """What changed and how to undo it: the registry's words in the letter's language, else
+    ours, translated."""
+    labels = words.labels(task.system)
     if task.action is TaskAction.LIFT:
         purpose = rules.FLAG_PURPOSES[rules.ACTIONS[task.request.kind]]
-        return labels.get(f"{purpose}_lift") or LIFTED[purpose], ""
+        return labels.get(f"{purpose}_lift") or _(LIFTED[purpose]), ""
     key = LABEL_KEYS.get(task.action, "")
-    done = labels.get(key) or DONE.get(task.action, "")
+    done = labels.get(key) or (_(DONE[task.action]) if task.action in DONE else "")
     undo = labels.get("opt_out_undo", "") if task.action is TaskAction.OPT_OUT else ""
-    if not undo and task.action in CONFIRMATIONS:
-        undo = CONFIRMATIONS[task.action][1]
+    if not undo and task.action in CONFIRMATIONS and CONFIRMATIONS[task.action][1]:
+        undo = _(CONFIRMATIONS[task.action][1])
     return done, undo
 
 
@@ -167,8 +179,8 @@ def outcome_of(task: Task) -> SystemOutcome:
     skipped = task.status is TaskStatus.SKIPPED
     done, undo = _words(task) if task.status is TaskStatus.SUCCEEDED else ("", "")
     return SystemOutcome(
-        name=task.system.name,
-        owner=task.system.owner,
+        name=words.system_name(task.system),
+        owner=words.system_owner(task.system),
         status=task.status.value,
         found=task.found_count,
         erased=task.erased_count,
@@ -176,7 +188,8 @@ def outcome_of(task: Task) -> SystemOutcome:
         receipts=[str(r) for r in receipts] if isinstance(receipts, list) else [],
         kept=_kept(result, task),
         proof=proof_line(task),
-        skipped_because=(task.note or "no reason given") if skipped else "",
+        # Our services' notes (marked N_ where they are made) read translated.
+        skipped_because=(_(task.note) if task.note else _("no reason given")) if skipped else "",
         done=done,
         undo=undo,
     )
@@ -209,7 +222,7 @@ def render_deletion_certificate(req: Request) -> RenderedFile:
 def render_confirmation(req: Request) -> RenderedFile:
     """Confirm an opt-out, a restriction, an objection or a limit: per system the flag set
     or list joined, and any GPC signal."""
-    title = CONFIRMATIONS[rules.ACTIONS[req.kind]][0]
+    title = _(CONFIRMATIONS[rules.ACTIONS[req.kind]][0])
     return as_file("response", render_pdf("pdf/opt_out.html", **letter_context(req), title=title))
 
 
@@ -224,7 +237,7 @@ def render_lift_confirmation(req: Request) -> RenderedFile:
         render_pdf(
             "pdf/lifted.html",
             **context,
-            title=rule.title,
+            title=_(rule.title),
             rule=rule,
             reason=reason,
             original=original,

@@ -10,11 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from dsar.documents import words
-from dsar.documents.certificates import letter_context, local_day, long_date, proof_line
+from dsar.documents.certificates import letter_context, local_day, proof_line
 from dsar.documents.render import RenderedFile, as_file, render_pdf
+from dsar.i18n import DEFAULT, day
 from dsar.models import Request, Task, TaskStatus
 from dsar.rules import corrections as rules
+
+
+def _in_sentence(label: str) -> str:
+    """A field's label inside a sentence: lower-cased in English only."""
+    return label.lower() if words.language() == DEFAULT else label
 
 
 @dataclass
@@ -44,11 +53,17 @@ def _changed(task: Task) -> list[dict[str, Any]]:
     return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
 
+def _label(key: Any) -> str:
+    """A field's label in the letter's language (a key we do not know, as it is)."""
+    return _(rules.LABELS[key]) if key in rules.LABELS else str(key)
+
+
 def _where(task: Task, entry: dict[str, Any]) -> str:
     place = words.place_label(task.system, str(entry.get("place") or ""))
     count = entry.get("count")
-    counted = f" ({count} record{'s' if count != 1 else ''})" if isinstance(count, int) else ""
-    return f"{place}{counted}"
+    if not isinstance(count, int):
+        return place
+    return ngettext("%(place)s (%(num)d record)", "%(place)s (%(num)d records)", count, place=place)
 
 
 def refused_words(req: Request, entry: dict[str, Any]) -> tuple[str, str]:
@@ -58,7 +73,7 @@ def refused_words(req: Request, entry: dict[str, Any]) -> tuple[str, str]:
     why = str(entry.get("why") or "")
     if reason is None or reason.free_text_required:
         return why.rstrip("."), ""
-    return f"{reason.label} ({reason.citation})", why
+    return f"{_(reason.label)} ({reason.citation})", why
 
 
 def changes(req: Request) -> list[Change]:
@@ -69,7 +84,7 @@ def changes(req: Request) -> list[Change]:
     parts = {f.key for f in rules.NAME_PARTS}
     for key in [f.key for f in rules.DECIDED if f.key in decided and f.key not in parts]:
         entry = decided[key]
-        change = Change(rules.LABELS[key], asked.get(key) or entry.get("value", ""))
+        change = Change(_label(key), asked.get(key) or entry.get("value", ""))
         if entry.get("refused"):
             change.refused, change.why = refused_words(req, entry)
         else:
@@ -80,9 +95,12 @@ def changes(req: Request) -> list[Change]:
                 fields = {key} | (parts if key == "name" else set())
                 places = [_where(task, e) for e in _changed(task) if e.get("field") in fields]
                 if task.system.kind.value == "manual":
-                    places = places or [task.note or "changed by the system's owner"]
+                    places = places or [task.note or _("changed by the system's owner")]
                 if places:
-                    change.made_in.append(f"{task.system.name}: {', '.join(places)}")
+                    made_in = _(
+                        "%(system)s: %(places)s", system=task.system.name, places=", ".join(places)
+                    )
+                    change.made_in.append(made_in)
         found.append(change)
     return found
 
@@ -95,26 +113,27 @@ def systems(req: Request) -> list[SystemRow]:
     for task in req.tasks:
         result = task.result if isinstance(task.result, dict) else {}
         changed = [
-            f"{rules.LABELS.get(str(e.get('field')), e.get('field'))} in {_where(task, e)}"
+            _("%(field)s in %(place)s", field=_label(str(e.get("field"))), place=_where(task, e))
             for e in _changed(task)
         ]
         not_held = result.get("not_held") if isinstance(result.get("not_held"), list) else []
         note = ""
         if task.status is TaskStatus.SKIPPED:
-            note = task.note or "not changed"
+            # Our services' notes (marked N_ there) read translated; an officer's as typed.
+            note = _(task.note) if task.note else _("not changed")
         elif task.status is TaskStatus.FAILED:
-            note = "could not be reached; our privacy team is finishing it by hand"
+            note = _("could not be reached; our privacy team is finishing it by hand")
         elif task.system.kind.value == "manual" and task.status is TaskStatus.SUCCEEDED:
-            made = ", ".join(rules.LABELS[k] for k in accepted if k in rules.LABELS)
+            made = ", ".join(_label(k) for k in accepted if k in rules.LABELS)
             count = task.found_count
-            records = f"{count} record{'s' if count != 1 else ''}"
             note = f" ({task.note})" if task.note else ""
-            changed = changed or [f"{made}: changed by the system's owner in {records}{note}"]
+            changed = changed or [_owner_changed(made, count, task.note or "")]
         rows.append(
             SystemRow(
                 name=task.system.name,
                 changed=changed,
-                not_held=[rules.LABELS.get(str(f), str(f)).lower() for f in not_held],
+                # "your email address" in English; German capitalises nouns: as translated.
+                not_held=[_in_sentence(_label(str(f))) for f in not_held],
                 proof=_proof(task) if task.status is TaskStatus.SUCCEEDED else "",
                 note=note,
             )
@@ -122,13 +141,37 @@ def systems(req: Request) -> list[SystemRow]:
     return rows
 
 
+def _owner_changed(fields: str, count: int, note: str) -> str:
+    """What the owner of a system without an API changed by hand, in how many records."""
+    if note:
+        return ngettext(
+            "%(fields)s: changed by the system's owner in %(num)d record (%(note)s)",
+            "%(fields)s: changed by the system's owner in %(num)d records (%(note)s)",
+            count,
+            fields=fields,
+            note=note,
+        )
+    return ngettext(
+        "%(fields)s: changed by the system's owner in %(num)d record",
+        "%(fields)s: changed by the system's owner in %(num)d records",
+        count,
+        fields=fields,
+    )
+
+
 def _proof(task: Task) -> str:
     if task.proof_checked_at is None:
         return proof_line(task)  # a system without an API: its owner's report
-    day = long_date(local_day(task.proof_checked_at))
+    checked = day(local_day(task.proof_checked_at))
     if not task.remaining_count:
-        return f"searched again on {day}: the new values are there"
-    return f"searched again on {day}: {task.remaining_count} place(s) still to be checked"
+        return _("searched again on %(date)s: the new values are there", date=checked)
+    # English reads "place(s)" whatever the count; the plural lets other languages agree.
+    return ngettext(
+        "searched again on %(date)s: %(num)d place(s) still to be checked",
+        "searched again on %(date)s: %(num)d place(s) still to be checked",
+        task.remaining_count,
+        date=checked,
+    )
 
 
 def render_correction_certificate(req: Request) -> RenderedFile:

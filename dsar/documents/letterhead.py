@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from dsar.i18n import N_
+
 # The representative each law asks for, by the setting that names it.
 REPRESENTATIVES = {
-    "gdpr": ("DSAR_EU_REPRESENTATIVE", "Our representative in the EU (GDPR Art. 27)"),
-    "uk_gdpr": ("DSAR_UK_REPRESENTATIVE", "Our representative in the UK (UK GDPR Art. 27)"),
+    "gdpr": ("DSAR_EU_REPRESENTATIVE", N_("Our representative in the EU (GDPR Art. 27)")),
+    "uk_gdpr": ("DSAR_UK_REPRESENTATIVE", N_("Our representative in the UK (UK GDPR Art. 27)")),
 }
 
 
@@ -47,9 +49,9 @@ def company(regime_key: str) -> Company:
         dpo=config["DSAR_DPO"],
         representative=config[setting] if setting else "",
         representative_title=title,
-        signatory=signer[0] if signer and signer[0] else "The privacy team",
+        signatory=signer[0] if signer and signer[0] else "",  # else "The privacy team"
         signatory_title=signer[1] if len(signer) > 1 else "",
-        controller_title="Business"
+        controller_title=N_("Business")
         if regime_key.startswith(("ccpa", "us_"))
-        else "Data controller",
+        else N_("Data controller"),
     )

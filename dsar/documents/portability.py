@@ -12,6 +12,10 @@ give a copy "in a structured, commonly used and machine-readable format". The pa
 The records are the same masked records as the access answer's (`answer_data.collect`): a
 field a system withholds, or that an officer left out at review, is absent here too. A short
 PDF letter says what the package holds and carries it as an attachment.
+
+The letter speaks the request's language; the package does not: what other software reads (the
+manifest, the records, their labels and the note in place of a withheld value) is the same
+whatever language the person chose.
 """
 
 from __future__ import annotations
@@ -21,14 +25,17 @@ import json
 import re
 import time
 import zipfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any
 
 import weasyprint
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
-from dsar import deadlines, rules, spreadsheets
+from dsar import deadlines, i18n, rules, spreadsheets
 from dsar.documents import answer_data, letterhead, words
 from dsar.documents.answer_data import Collected, SystemView
 from dsar.documents.render import (
@@ -38,6 +45,7 @@ from dsar.documents.render import (
     render_pdf,
     uploads_path,
 )
+from dsar.i18n import day
 from dsar.models import Request
 
 FORMAT = "dsar-portability/1"
@@ -69,6 +77,15 @@ SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One system as the letter lists it: its part of the package, in the letter's words."""
+
+    entry: dict[str, Any]  # its part of the manifest: file names and counts
+    view: SystemView  # collected in the letter's language: its status, what was left out
+    labels: list[str]  # the label of each of its CSV files' tables, in the letter's language
 
 
 def _slug(text: str, taken: set[str]) -> str:
@@ -199,14 +216,22 @@ def render_portability(req: Request) -> list[RenderedFile]:
     started = time.perf_counter()
     config = current_app.config
     received = deadlines.received_on(req.received_at, config["DSAR_TIMEZONE"])
-    collected = answer_data.collect(req, config["DSAR_PDF_MAX_ROWS"])
     now = datetime.now(UTC).replace(microsecond=0)
-    data, manifest = package(req, collected, now)
+    language = words.language()
+    with force_locale(i18n.DEFAULT):  # the package reads the same in every language
+        collected = answer_data.collect(req, config["DSAR_PDF_MAX_ROWS"])
+        data, manifest = package(req, collected, now)
+    if language != i18n.DEFAULT:  # the letter names what was left out in its own words
+        collected = answer_data.collect(req, config["DSAR_PDF_MAX_ROWS"])
+    shown = [
+        Shown(entry, view, [words.place_label(view.system, str(c["place"])) for c in entry["csv"]])
+        for entry, view in zip(manifest["systems"], collected.views, strict=True)
+    ]
     name = f"{req.reference}-data.zip"
     attachment = weasyprint.Attachment(
         string=data,
         name=name,
-        description="Your data: JSON and CSV per system, with a manifest and a schema",
+        description=_("Your data: JSON and CSV per system, with a manifest and a schema"),
         url_fetcher=AssetFetcher(),
         created=now,
         modified=now,
@@ -220,11 +245,10 @@ def render_portability(req: Request) -> list[RenderedFile]:
         regime=regime,
         right=regime.kinds.get(req.kind, ""),
         kind_label=rules.KIND_LABELS[req.kind],
-        received_on=f"{received.day} {received:%B %Y}",
-        generated_on=f"{now.day} {now:%B %Y}",
-        due_on=f"{req.due_on.day} {req.due_on:%B %Y}",
-        views=collected.views,
-        manifest=manifest,
+        received_on=day(received),
+        generated_on=day(now),
+        due_on=day(req.due_on),
+        systems=shown,
         package_name=name,
         company=letterhead.company(req.regime),
         stylesheet=(PDF_ASSETS / "response.css").as_uri(),

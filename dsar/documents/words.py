@@ -13,6 +13,10 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from dsar.i18n import DEFAULT, day
 from dsar.models import DataSystem
 
 # Long tokens (a URL, a hash) may break after these; shorter ones, emails included, never do.
@@ -42,8 +46,49 @@ def humane(name: str) -> str:
     return (text[:1].upper() + text[1:]) if text else str(name)
 
 
-def _labels(system: DataSystem) -> dict[str, Any]:
-    return system.labels if isinstance(system.labels, dict) else {}
+def in_language(table: Any, code: str) -> dict[str, Any]:
+    """A registry table (labels or disclosure) with its `languages.<code>` words over the
+    default ones: `places` and `fields` merge name by name, other keys replace."""
+    if not isinstance(table, dict):
+        return {}
+    over = (table.get("languages") or {}).get(code)
+    if not isinstance(over, dict):
+        return table
+    merged = {**table, **over}
+    for group in ("places", "fields"):
+        if isinstance(table.get(group), dict) and isinstance(over.get(group), dict):
+            merged[group] = {**table[group], **over[group]}
+    return merged
+
+
+def language() -> str:
+    """The code of the language being rendered (a letter renders in the request's)."""
+    return str(get_locale() or DEFAULT)
+
+
+def labels(system: DataSystem) -> dict[str, Any]:
+    """The words the registry gives the person for a system, in the current language."""
+    return in_language(system.labels, language())
+
+
+def disclosure(system: DataSystem) -> dict[str, Any]:
+    """What the registry says the access letter tells about a system, in the current language."""
+    return in_language(system.disclosure, language())
+
+
+def system_name(system: DataSystem) -> str:
+    return labels(system).get("name") or system.name
+
+
+def system_description(system: DataSystem) -> str:
+    return labels(system).get("description") or system.description or ""
+
+
+def system_owner(system: DataSystem) -> str:
+    return labels(system).get("owner") or system.owner or ""
+
+
+_labels = labels
 
 
 def place_label(system: DataSystem, place: str) -> str:
@@ -62,11 +107,11 @@ def _yes_no(system: DataSystem, name: str, value: Any) -> str | None:
     key = value.strip().lower() if isinstance(value, str) else value
     if isinstance(label, dict) and ("yes" in label or "no" in label):
         if key in YES:
-            return label.get("yes", "yes")
+            return label.get("yes") or _("yes")
         if key in NO:
-            return label.get("no", "no")
+            return label.get("no") or _("no")
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     return None
 
 
@@ -74,7 +119,7 @@ def moment(value: str) -> str | None:
     """An ISO date or date-time as people write it; None when it is neither."""
     if _ISO_DATE.match(value):
         try:
-            return f"{date.fromisoformat(value):%-d %B %Y}"
+            return day(date.fromisoformat(value))
         except ValueError:
             return None
     if _ISO_MOMENT.match(value):
@@ -82,7 +127,7 @@ def moment(value: str) -> str | None:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-        return f"{parsed:%-d %B %Y, %H:%M}"
+        return f"{day(parsed)}, {parsed:%H:%M}"
     return None
 
 
@@ -123,3 +168,14 @@ def wrap_long(text: str) -> str:
 def longest_word(text: str) -> int:
     """The longest run of characters a line cannot break inside (after `wrap_long`)."""
     return max((len(w) for w in re.split(rf"[\s{ZWSP}]+", text)), default=0)
+
+
+def page_counter(pattern: str) -> str:
+    """A translated "Page {page} of {pages}" as the CSS `content` of a page's footer."""
+    out = []
+    for piece in re.split(r"(\{page\}|\{pages\})", str(pattern)):
+        if piece in ("{page}", "{pages}"):
+            out.append(f"counter({piece[1:-1]})")
+        elif piece:
+            out.append('"' + re.sub(r'(["\\<>])', lambda m: f"\\{ord(m.group(1)):x} ", piece) + '"')
+    return " ".join(out)

@@ -43,7 +43,7 @@ def _appeal(req: Request, action: str) -> Any:
         try:
             filed = appeals.file(req, form.grounds.data)
         except IntakeRefused as exc:
-            form.grounds.errors.append(exc.message)
+            form.grounds.errors.append(exc.translated())
         else:
             flash("appealed", "receipt")
             return redirect(url_for("portal.status", token=filed.tracking_token))
@@ -66,7 +66,7 @@ def appeal_by_link(token: str) -> Any:
     try:
         req = appeals.find_by_link(token)
     except LinkInvalid as exc:
-        abort(404, str(exc))
+        abort(404, exc.translated())
     return _appeal(req, url_for("portal.appeal_by_link", token=token))
 
 

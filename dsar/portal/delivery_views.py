@@ -69,7 +69,7 @@ def _refused(req: Request, token: str, exc: DeliveryRefused) -> Any:
         req=req,
         token=token,
         title=title,
-        message=str(exc),
+        message=exc.translated(),
         offer_code=isinstance(exc, DownloadNotAllowed),
         send_form=ConfirmForm(),
     )
@@ -109,7 +109,7 @@ def download(token: str) -> Any:
         try:
             until = delivery.redeem_code(req, form.code.data)
         except CodeRejected as exc:
-            form.code.errors.append(str(exc))
+            form.code.errors.append(exc.translated())
         except DeliveryRefused as exc:
             return _refused(req, token, exc)
         else:

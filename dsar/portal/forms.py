@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import LazyString
+from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 from wtforms import (
@@ -28,10 +28,11 @@ LIMITS = inputs.LIMITS
 
 
 def phone_number(form: Form, field: Field) -> None:
-    """A WTForms validator: the shape of a phone number (dsar.inputs.phone_problem)."""
+    """A WTForms validator: the shape of a phone number (dsar.inputs.phone_problem), said in
+    the page's language."""
     why = inputs.phone_problem(field.data or "")
     if why is not None:
-        raise ValidationError(why)
+        raise ValidationError(gettext(why))
 
 
 class _RequestFields(Form):

@@ -10,6 +10,7 @@ from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from dsar import deadlines, i18n, rules, transitions
+from dsar.documents.words import system_name
 from dsar.models import (
     FINAL_TASK_STATUSES,
     Request,
@@ -189,7 +190,7 @@ def state(req: Request) -> dict[str, Any]:
         words, records = _task_words(req, t)
         tasks.append(
             {
-                "system": t.system.name,
+                "system": system_name(t.system),  # in the page's language, where given
                 "status": t.status.value,
                 "words": words,
                 "found": t.found_count,

@@ -67,7 +67,7 @@ def gpc_opt_out() -> Any:
         try:
             receipt = intake.submit_gpc_opt_out(email=form.email.data, phone=form.phone.data or "")
         except IntakeRefused as exc:
-            form.email.errors.append(exc.message)
+            form.email.errors.append(exc.translated())
         else:
             flash("submitted", "receipt")
             return redirect(url_for("portal.status", token=receipt.tracking_token))
@@ -108,7 +108,7 @@ def new_request() -> Any:
             name = exc.field or "kind"
             if name.startswith("correction"):
                 name = form.correction_field(name)
-            getattr(form, name).errors.append(exc.message)
+            getattr(form, name).errors.append(exc.translated())
         else:
             flash("submitted", "receipt")
             return redirect(url_for("portal.status", token=receipt.tracking_token))
@@ -167,7 +167,7 @@ def verify(token: str, code: str) -> Any:
         try:
             intake.verify(token, code)
         except LinkInvalid as exc:
-            abort(404, str(exc))
+            abort(404, exc.translated())
         flash("verified", "receipt")
         return redirect(url_for("portal.status", token=token))
     req = request_or_404(token)
@@ -183,7 +183,7 @@ def disown(token: str, code: str) -> Any:
     try:
         intake.disown(token, code)
     except LinkInvalid as exc:
-        abort(404, str(exc))
+        abort(404, exc.translated())
     flash("disowned", "receipt")
     return redirect(url_for("portal.status", token=token))
 

@@ -52,6 +52,18 @@ _GLOSSES = (
 )
 
 
+def cited(citation: str) -> str:
+    """A legal reference as shown: whole in English; in another language without our English
+    gloss ("Civ. Code 1798.105 (right to delete)" -> "Civ. Code 1798.105")."""
+    from flask_babel import get_locale
+
+    from dsar.i18n import DEFAULT
+
+    if not citation or str(get_locale() or DEFAULT) == DEFAULT:
+        return citation
+    return reference(citation)
+
+
 def reference(text: str) -> str:
     """The legal reference alone, for a page in another language than the glosses':
     "Civ. Code 1798.105 (right to delete)" -> "Civ. Code 1798.105"."""

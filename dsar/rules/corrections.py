@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dsar.i18n import N_
 from dsar.models import RequestKind
 from dsar.rules.regimes import REGIMES
 from dsar.rules.types import DenialReason
@@ -34,11 +35,11 @@ ASKED: tuple[Field, ...] = (
 )
 # Systems that keep a name in two columns get it split; the officer checks the split.
 NAME_PARTS: tuple[Field, ...] = (
-    Field("given_name", "Given name(s)"),
-    Field("family_name", "Family name"),
+    Field("given_name", N_("Given name(s)")),
+    Field("family_name", N_("Family name")),
 )
 DECIDED: tuple[Field, ...] = (ASKED[0], *NAME_PARTS, *ASKED[1:])
-LABELS: dict[str, str] = {f.key: f.label for f in DECIDED} | {"other": "Other corrections"}
+LABELS: dict[str, str] = {f.key: f.label for f in DECIDED} | {"other": N_("Other corrections")}
 # Identity fields whose value as held also helps to find the person's records.
 LOCATING = ("email", "phone")
 MAX_OTHER = 2000
@@ -66,15 +67,17 @@ def refusals(regime_key: str) -> tuple[DenialReason, ...]:
     found = [
         DenialReason(
             "accurate",
-            "The data we hold is accurate",
+            N_("The data we hold is accurate"),
             _ACCURATE.get(regime_key, right),
         ),
         DenialReason(
             "unsupported",
-            "The change is not supported by what you told us or sent us",
+            N_("The change is not supported by what you told us or sent us"),
             _UNSUPPORTED.get(regime_key, right),
         ),
-        DenialReason("other", "Another reason (explained)", "free text", free_text_required=True),
+        DenialReason(
+            "other", N_("Another reason (explained)"), "free text", free_text_required=True
+        ),
     ]
     return tuple(found)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dsar.i18n import N_
+
 
 @dataclass(frozen=True)
 class Reason:
@@ -20,16 +22,16 @@ class Reason:
 
 
 REDACTION_LABELS = {
-    "third_parties": "It is about other people (their personal data)",
-    "legal_privilege": "It is covered by legal professional privilege",
-    "trade_secrets": "It would reveal trade secrets or intellectual property",
-    "security": "Showing it would put the security of your data or our systems at risk",
+    "third_parties": N_("It is about other people (their personal data)"),
+    "legal_privilege": N_("It is covered by legal professional privilege"),
+    "trade_secrets": N_("It would reveal trade secrets or intellectual property"),
+    "security": N_("Showing it would put the security of your data or our systems at risk"),
 }
 KEPT_LABELS = {
-    "legal_obligation": "A law requires us to keep it (for example tax or commercial records)",
-    "legal_claims": "We need it to establish, exercise or defend legal claims",
-    "security": "We need it to detect or prevent fraud and security incidents",
-    "public_interest": "Archiving, research or statistics in the public interest",
+    "legal_obligation": N_("A law requires us to keep it (for example tax or commercial records)"),
+    "legal_claims": N_("We need it to establish, exercise or defend legal claims"),
+    "security": N_("We need it to detect or prevent fraud and security incidents"),
+    "public_interest": N_("Archiving, research or statistics in the public interest"),
 }
 
 _REDACTION: dict[str, dict[str, str]] = {

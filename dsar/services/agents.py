@@ -23,10 +23,18 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from dsar import inputs, mail, transitions
-from dsar.exceptions import DecisionRefused, IntakeRefused, LinkInvalid, ManualTaskRefused
+from dsar.exceptions import (
+    Citation,
+    DecisionRefused,
+    IntakeRefused,
+    LinkInvalid,
+    ManualTaskRefused,
+    Term,
+)
 from dsar.extensions import db
+from dsar.i18n import N_
 from dsar.models import Agent, Correspondence, Request, RequestKind, RequestStatus, utcnow
-from dsar.rules import KIND_LABELS, REGIMES
+from dsar.rules import KIND_LABELS, REGIMES, citations
 from dsar.rules import agents as agent_rules
 from dsar.services import uploads
 from dsar.services.events import record
@@ -51,13 +59,15 @@ class AgentIn:
 
 def _field(value: object, name: str, limit: int, *, required: str | None = None) -> str:
     if value is not None and not isinstance(value, str):
-        raise IntakeRefused("Type this as text.", field=f"agent_{name}")
+        raise IntakeRefused(N_("Type this as text."), field=f"agent_{name}")
     try:
         cleaned = inputs.clean(value or "", required=required)
     except inputs.InputRefused as exc:
-        raise IntakeRefused(exc.message, field=f"agent_{name}") from None
+        raise IntakeRefused.like(exc, field=f"agent_{name}") from None
     if len(cleaned) > limit:
-        raise IntakeRefused(f"Keep this under {limit} characters.", field=f"agent_{name}")
+        raise IntakeRefused(
+            N_("Keep this under %(limit)s characters."), limit=limit, field=f"agent_{name}"
+        )
     return cleaned
 
 
@@ -70,29 +80,35 @@ def check(agent: AgentIn | None, regime_key: str, kind: RequestKind, person_emai
     law = REGIMES[regime_key].name
     if rule is None or not rule.allows(kind):
         raise IntakeRefused(
-            f"Under {law}, an agent cannot make a “{KIND_LABELS[kind].lower()}” request "
-            "for someone else; the person may make it themselves.",
+            N_(
+                "Under %(law)s, an agent cannot make a “%(right)s” request for someone else; "
+                "the person may make it themselves."
+            ),
+            law=Term(law),
+            right=Term(KIND_LABELS[kind], lower=True),
             field="agent_name",
         )
-    name = _field(agent.name, "name", 200, required="Give the agent's name.")
-    email = _field(agent.email, "email", 254, required="Give the agent's email address.")
+    name = _field(agent.name, "name", 200, required=N_("Give the agent's name."))
+    email = _field(agent.email, "email", 254, required=N_("Give the agent's email address."))
     try:
         email_validator.validate_email(email, check_deliverability=False)
     except email_validator.EmailNotValidError:
         raise IntakeRefused(
-            "Enter an email address like name@example.com.", field="agent_email"
+            N_("Enter an email address like name@example.com."), field="agent_email"
         ) from None
     if email.lower() == person_email.lower():
         raise IntakeRefused(
-            "The agent's email must differ from the person's: we write to each.",
+            N_("The agent's email must differ from the person's: we write to each."),
             field="agent_email",
         )
     organisation = _field(agent.organisation, "organisation", 200)
     existing = db.session.scalar(select(Agent).where(Agent.email == email.lower()))
     if existing is not None and existing.revoked_at is not None:
         raise IntakeRefused(
-            "This agent's authority to act for others has been withdrawn; the person may "
-            "make the request themselves.",
+            N_(
+                "This agent's authority to act for others has been withdrawn; the person may "
+                "make the request themselves."
+            ),
             field="agent_email",
         )
     checked = None
@@ -100,16 +116,17 @@ def check(agent: AgentIn | None, regime_key: str, kind: RequestKind, person_emai
         try:
             [(incoming, media)] = uploads.check([agent.permission])
         except ManualTaskRefused as exc:
-            raise IntakeRefused(exc.message, field="agent_permission") from None
+            raise IntakeRefused.like(exc, field="agent_permission") from None
         if media not in PERMISSION_TYPES:
             raise IntakeRefused(
-                "Send the signed permission as a PDF, or a PNG or JPEG image.",
+                N_("Send the signed permission as a PDF, or a PNG or JPEG image."),
                 field="agent_permission",
             )
         checked = (incoming, media)
     elif rule.needs_permission(kind):
         raise IntakeRefused(
-            f"Attach the person's signed permission for you to act for them ({rule.citation}).",
+            N_("Attach the person's signed permission for you to act for them (%(citation)s)."),
+            citation=Citation(rule.citation, citations.reference(rule.citation)),
             field="agent_permission",
         )
     return AgentIn(name, email.lower(), organisation, None), checked
@@ -188,9 +205,9 @@ def disown(req: Request, *, now: datetime | None = None) -> Request:
     The caller checked the confirmation link (`intake.disown`): it proves the person holds
     the address the request names."""
     if req.agent is None:
-        raise LinkInvalid("This confirmation link is not valid.")
+        raise LinkInvalid(N_("This confirmation link is not valid."))
     if req.status is not S.AWAITING_VERIFICATION:
-        raise LinkInvalid("This request no longer waits for your answer.")
+        raise LinkInvalid(N_("This request no longer waits for your answer."))
     _close(req, "agent_disowned", "person", now=now)
     db.session.commit()
     mail.send(

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from dsar import inputs, mail, transitions
 from dsar.exceptions import DecisionRefused, IntakeRefused, LinkInvalid
 from dsar.extensions import db
+from dsar.i18n import N_
 from dsar.models import Request, RequestStatus, utcnow
 from dsar.rules import regime
 from dsar.services import clock, intake, workflow
@@ -66,28 +67,34 @@ def issue_link(req: Request) -> str | None:
 def find_by_link(token: str) -> Request:
     req = db.session.scalar(select(Request).where(Request.appeal_hash == digest(token)))
     if req is None:
-        raise LinkInvalid("This appeal link is not valid. Check that you copied it whole.")
+        raise LinkInvalid(N_("This appeal link is not valid. Check that you copied it whole."))
     return req
 
 
 def _grounds(text: str) -> str:
     try:
-        value = inputs.clean(text, multiline=True, required="Tell us why you disagree.")
+        value = inputs.clean(text, multiline=True, required=N_("Tell us why you disagree."))
     except inputs.InputRefused as exc:
-        raise IntakeRefused(exc.message, field="grounds") from None
+        raise IntakeRefused.like(exc, field="grounds") from None
     if len(value) > MAX_TEXT:
-        raise IntakeRefused(f"Keep this under {MAX_TEXT:,} characters.", field="grounds")
+        raise IntakeRefused(
+            N_("Keep this under %(limit)s characters."), limit=MAX_TEXT, field="grounds"
+        )
     return value
 
 
 def file(original: Request, grounds: str, *, now: datetime | None = None) -> Filed:
     """Store the appeal against `original`'s denial and tell the person it is received."""
     if not may_appeal(original):
-        raise IntakeRefused("This decision cannot be appealed.", field="grounds")
+        raise IntakeRefused(N_("This decision cannot be appealed."), field="grounds")
     if original.appeal is not None:
         raise IntakeRefused(
-            f"You appealed this decision on {original.appeal.received_at:%-d %B %Y} "
-            f"(reference {original.appeal.reference}); follow it with the link in our email.",
+            N_(
+                "You appealed this decision on %(day)s (reference %(reference)s); follow it "
+                "with the link in our email."
+            ),
+            day=original.appeal.received_at,
+            reference=original.appeal.reference,
             field="grounds",
         )
     grounds = _grounds(grounds)
@@ -115,7 +122,9 @@ def file(original: Request, grounds: str, *, now: datetime | None = None) -> Fil
         db.session.flush()
     except IntegrityError:  # the same appeal sent twice at once: the first one stands
         db.session.rollback()
-        raise IntakeRefused("You have already appealed this decision.", field="grounds") from None
+        raise IntakeRefused(
+            N_("You have already appealed this decision."), field="grounds"
+        ) from None
     appeal.reference = f"DSAR-{received_at:%Y}-{appeal.id:06d}"
     detail = {"of": original.reference, "citation": regime(original.regime).appeal.citation}
     record(appeal, "appeal_filed", actor="person", after=S.RECEIVED, detail=detail)

@@ -27,6 +27,7 @@ from dsar import inputs
 from dsar.connectors import Identity, Outcome
 from dsar.connectors.base import normalise_phone
 from dsar.exceptions import ConnectorError, IntakeRefused
+from dsar.i18n import N_
 from dsar.models import Request, SystemKind, Task
 from dsar.rules import corrections as rules
 
@@ -42,18 +43,20 @@ def normalise(field: str, raw: Any, *, where: str) -> str:
     try:
         value = inputs.clean(raw)
     except inputs.InputRefused as exc:
-        raise IntakeRefused(exc.message, field=where) from None
+        raise IntakeRefused.like(exc, field=where) from None
     if not value:
         return ""
     if len(value) > MAX_VALUE:
-        raise IntakeRefused(f"Keep this under {MAX_VALUE} characters.", field=where)
+        raise IntakeRefused(
+            N_("Keep this under %(limit)s characters."), limit=MAX_VALUE, field=where
+        )
     kind = next((f.kind for f in rules.DECIDED if f.key == field), "text")
     if kind == "email":
         try:
             return validate_email(value, check_deliverability=False).normalized.lower()
         except EmailNotValidError:
             raise IntakeRefused(
-                "Enter an email address like name@example.com.", field=where
+                N_("Enter an email address like name@example.com."), field=where
             ) from None
     if kind == "phone":
         why = inputs.phone_problem(value)
@@ -66,20 +69,24 @@ def normalise(field: str, raw: Any, *, where: str) -> str:
 
 def _shape(raw: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     if not isinstance(raw, Mapping):
-        raise IntakeRefused("Say what is wrong and what it should be.", field="correction")
+        raise IntakeRefused(N_("Say what is wrong and what it should be."), field="correction")
     unknown = set(raw) - {"changes", "held", "other"}
     if unknown:
         raise IntakeRefused(
-            f"Unknown part of the correction: {sorted(unknown)[0]!r}.", field="correction"
+            N_("Unknown part of the correction: %(part)s."),
+            part=repr(sorted(unknown)[0]),
+            field="correction",
         )
     changes, held = raw.get("changes") or {}, raw.get("held") or {}
     if not isinstance(changes, Mapping) or not isinstance(held, Mapping):
-        raise IntakeRefused("Give the changes field by field.", field="correction")
+        raise IntakeRefused(N_("Give the changes field by field."), field="correction")
     known = {f.key for f in rules.ASKED}
     for name in [*changes, *held]:
         if name not in known or (name in held and name not in rules.LOCATING):
             raise IntakeRefused(
-                f"{name!r} is not a field that can be corrected.", field="correction"
+                N_("%(name)s is not a field that can be corrected."),
+                name=repr(name),
+                field="correction",
             )
     return changes, held
 
@@ -88,10 +95,12 @@ def _other(raw: Mapping[str, Any]) -> str:
     try:
         other = inputs.clean(raw.get("other"), multiline=True)
     except inputs.InputRefused as exc:
-        raise IntakeRefused(exc.message, field="correction-other") from None
+        raise IntakeRefused.like(exc, field="correction-other") from None
     if len(other) > rules.MAX_OTHER:
         raise IntakeRefused(
-            f"Keep this under {rules.MAX_OTHER:,} characters.", field="correction-other"
+            N_("Keep this under %(limit)s characters."),
+            limit=rules.MAX_OTHER,
+            field="correction-other",
         )
     return other
 
@@ -113,12 +122,13 @@ def parse(raw: Any) -> dict[str, Any]:
     other = _other(raw)
     if not asked and not other:
         raise IntakeRefused(
-            "Say at least one thing that is wrong, and what it should be.", field="correction"
+            N_("Say at least one thing that is wrong, and what it should be."),
+            field="correction",
         )
     for key, value in was.items():
         if asked.get(key) == value:
             raise IntakeRefused(
-                "The value we hold and the corrected one are the same.",
+                N_("The value we hold and the corrected one are the same."),
                 field=f"correction-{key}",
             )
     return {"asked": asked, "held": was, "other": other}

@@ -17,6 +17,7 @@ from typing import Any
 from dsar import inputs, transitions
 from dsar.exceptions import DecisionRefused, IntakeRefused
 from dsar.extensions import db
+from dsar.i18n import N_
 from dsar.models import Request, RequestKind, RequestStatus, TaskAction, TaskStatus, utcnow
 from dsar.rules import corrections as rules
 from dsar.services import correcting, workflow
@@ -153,7 +154,9 @@ def decide(req: Request, form: Mapping[str, str], *, actor: str) -> dict[str, An
         else:
             task.status = TaskStatus.SKIPPED
             task.note = (
-                "keeps none of the details to change" if accepted else "no change was accepted"
+                N_("keeps none of the details to change")
+                if accepted
+                else N_("no change was accepted")
             )
             task.finished_at = utcnow()
     summary = {

@@ -28,6 +28,7 @@ from dsar.exceptions import (
     TooManyCodes,
 )
 from dsar.extensions import db
+from dsar.i18n import N_
 from dsar.models import Document, DownloadCode, Request, utcnow
 from dsar.services import downloads
 from dsar.services.events import record
@@ -40,7 +41,8 @@ CODE_DIGITS = 8
 CODES_PER_HOUR = 5  # per request: more would let one tracking link flood a mailbox
 GRANT_MINUTES = 10  # how long a redeemed code opens the files, in this browser only
 
-NOT_READY = "Your answer is not ready yet. This page will offer it when it is."
+NOT_READY = N_("Your answer is not ready yet. This page will offer it when it is.")
+USED_UP = N_("This code can no longer be used. Ask for a new code below.")
 
 
 def _hash(code: str) -> str:
@@ -84,13 +86,17 @@ def check_deliverable(req: Request, *, now: datetime | None = None) -> list[Docu
         raise AnswerNotReady(NOT_READY)
     if all(downloads.is_purged(d) for d in docs):
         raise DocumentPurged(
-            "The files of this answer were deleted under our retention policy; "
-            f"contact us quoting {req.reference}."
+            N_(
+                "The files of this answer were deleted under our retention policy; "
+                "contact us quoting %(reference)s."
+            ),
+            reference=req.reference,
         )
     until = expires_at(req)
     if until is not None and (now or utcnow()) >= until:
         raise DeliveryExpired(
-            f"This download link has expired; contact us quoting {req.reference}."
+            N_("This download link has expired; contact us quoting %(reference)s."),
+            reference=req.reference,
         )
     return docs
 
@@ -112,8 +118,11 @@ def issue_code(req: Request, *, now: datetime | None = None) -> datetime:
     )
     if recent >= CODES_PER_HOUR:
         raise TooManyCodes(
-            f"We have sent {CODES_PER_HOUR} codes for this request in the last hour. Use the "
-            "newest one, or ask again later."
+            N_(
+                "We have sent %(num)s codes for this request in the last hour. Use the "
+                "newest one, or ask again later."
+            ),
+            num=CODES_PER_HOUR,
         )
     db.session.execute(
         update(DownloadCode)
@@ -149,7 +158,7 @@ def issue_code(req: Request, *, now: datetime | None = None) -> datetime:
     except (OSError, mail.MailError):
         log.exception("download code for request %s could not be sent", req.id)
         raise DeliveryRefused(
-            "We could not send the email just now. Please try again in a few minutes."
+            N_("We could not send the email just now. Please try again in a few minutes.")
         ) from None
     return row.expires_at
 
@@ -169,7 +178,7 @@ def redeem_code(req: Request, code: str, *, now: datetime | None = None) -> date
         .limit(1)
     )
     if row is None or row.used_at or row.expires_at <= now or row.attempts >= allowed:
-        raise CodeRejected("This code can no longer be used. Ask for a new code below.")
+        raise CodeRejected(USED_UP)
     live = (
         DownloadCode.id == row.id,
         DownloadCode.used_at.is_(None),
@@ -190,16 +199,17 @@ def redeem_code(req: Request, code: str, *, now: datetime | None = None) -> date
         db.session.commit()
         left = allowed - row.attempts
         if left > 0:
-            raise CodeRejected(
-                f"That code is not right. You have {left} more {'try' if left == 1 else 'tries'}."
-            )
+            # Two texts, not one plural (ngettext): N_ marks a single text; each is translated.
+            one = N_("That code is not right. You have %(num)s more try.")
+            more = N_("That code is not right. You have %(num)s more tries.")
+            raise CodeRejected(one if left == 1 else more, num=left)
         raise CodeRejected(
-            "That code is not right, and it can no longer be used. Ask for a new code below."
+            N_("That code is not right, and it can no longer be used. Ask for a new code below.")
         )
     used = db.session.execute(update(DownloadCode).where(*live).values(used_at=now))
     if used.rowcount != 1:  # another request used it a moment ago
         db.session.rollback()
-        raise CodeRejected("This code can no longer be used. Ask for a new code below.")
+        raise CodeRejected(USED_UP)
     record(req, "download_code_used", actor="person", detail={"code_id": row.id})
     db.session.commit()
     return now + timedelta(minutes=GRANT_MINUTES)
@@ -211,16 +221,21 @@ def open_document(
     """Check that the person may have this file now, and record the download."""
     doc = next((d for d in person_documents(req) if d.id == document_id), None)
     if doc is None or req.status in transitions.OPEN_STATUSES:
-        raise AnswerNotReady("This request has no such file.")
+        raise AnswerNotReady(N_("This request has no such file."))
     if downloads.is_purged(doc):
         raise DocumentPurged(
-            f"This file was purged under our retention policy; contact us quoting {req.reference}."
+            N_(
+                "This file was purged under our retention policy; contact us quoting %(reference)s."
+            ),
+            reference=req.reference,
         )
     check_deliverable(req, now=now)
     if not granted:
         raise DownloadNotAllowed(
-            "To download your files, first enter the code we email you. Codes and downloads "
-            "work only in the browser where you entered the code."
+            N_(
+                "To download your files, first enter the code we email you. Codes and downloads "
+                "work only in the browser where you entered the code."
+            )
         )
     downloads.record_download(doc, channel="person")
     return doc

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from dsar import i18n, mail, transitions
 from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import db
+from dsar.i18n import N_
 from dsar.models import ApiKey, Request, RequestKind, RequestStatus, utcnow
 from dsar.rules import GPC_CITATION, GPC_REGIME, REGIMES, Verification
 from dsar.services import agents, clock, correcting, transfer, workflow
@@ -72,13 +73,15 @@ def submit(
     kind = check_allowed(sub.regime, sub.kind)
     sub = checked(sub, name_required=not gpc)
     if gpc and kind is not RequestKind.OPT_OUT:
-        raise IntakeRefused("A Global Privacy Control signal is an opt-out request.", field="kind")
+        raise IntakeRefused(
+            N_("A Global Privacy Control signal is an opt-out request."), field="kind"
+        )
     correction = None
     if kind is RequestKind.CORRECTION:
         correction = correcting.parse(sub.correction)
     elif sub.correction:
         raise IntakeRefused(
-            "Changes to make go with a “correct my data” request only.", field="correction"
+            N_("Changes to make go with a “correct my data” request only."), field="correction"
         )
     transfer_url = transfer.check(sub.transfer_url, kind)  # portability only; public HTTPS
     agent = agents.check(sub.agent, sub.regime, kind, sub.email)
@@ -256,14 +259,14 @@ def disown(tracking_token: str, verification_token: str) -> Request:
     """The person answers the confirmation link: they did not ask the agent who filed it."""
     req = find_by_tracking(tracking_token)
     if req.verification_hash != digest(verification_token):
-        raise LinkInvalid("This confirmation link is not valid.")
+        raise LinkInvalid(N_("This confirmation link is not valid."))
     return agents.disown(req)
 
 
 def find_by_tracking(token: str) -> Request:
     req = db.session.scalar(select(Request).where(Request.tracking_hash == digest(token)))
     if req is None:
-        raise LinkInvalid("This tracking link is not valid.")
+        raise LinkInvalid(N_("This tracking link is not valid."))
     return req
 
 
@@ -271,13 +274,13 @@ def verify(tracking_token: str, verification_token: str, *, now: datetime | None
     """Confirm the person controls the email address; safe to call twice."""
     req = find_by_tracking(tracking_token)
     if req.verification_hash != digest(verification_token):
-        raise LinkInvalid("This confirmation link is not valid.")
+        raise LinkInvalid(N_("This confirmation link is not valid."))
     if req.status is not RequestStatus.AWAITING_VERIFICATION:
         return req  # already confirmed, or closed since
     now = now or utcnow()
     expires = req.verification_expires_at
     if expires is not None and expires < now:
-        raise LinkInvalid("This confirmation link has expired. Please submit a new request.")
+        raise LinkInvalid(N_("This confirmation link has expired. Please submit a new request."))
     _mark_verified(req, by="email", actor="person", now=now)
     if req.agent is not None:
         record(req, "agent_confirmed", actor="person", detail={"agent_id": req.agent_id})

@@ -12,8 +12,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from dsar import inputs
-from dsar.exceptions import IntakeRefused
+from dsar.exceptions import IntakeRefused, Term
 from dsar.extensions import db
+from dsar.i18n import N_
 from dsar.models import Request, RequestKind, RequestStatus
 from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES
 from dsar.services import agents
@@ -44,18 +45,24 @@ def check_allowed(regime_key: str, kind_value: str) -> RequestKind:
     """Refuse, in plain words, a regime we do not know or a right it does not grant."""
     rules = REGIMES.get(regime_key)
     if rules is None:
-        raise IntakeRefused(f"Unknown law {regime_key!r}.", field="regime")
+        raise IntakeRefused(N_("Unknown law %(law)s."), law=repr(regime_key), field="regime")
     try:
         kind = RequestKind(kind_value)
     except ValueError:
-        raise IntakeRefused(f"Unknown kind of request {kind_value!r}.", field="kind") from None
+        raise IntakeRefused(
+            N_("Unknown kind of request %(kind)s."), kind=repr(kind_value), field="kind"
+        ) from None
     if kind not in rules.kinds:
         raise IntakeRefused(
-            f"{rules.name} gives no right to “{KIND_LABELS[kind].lower()}”.", field="kind"
+            N_("%(law)s gives no right to “%(right)s”."),
+            law=Term(rules.name),
+            right=Term(KIND_LABELS[kind], lower=True),
+            field="kind",
         )
     if kind not in OFFERED_KINDS:
         raise IntakeRefused(
-            f"“{KIND_LABELS[kind]}” requests are not yet taken online; please write to us.",
+            N_("“%(right)s” requests are not yet taken online; please write to us."),
+            right=Term(KIND_LABELS[kind]),
             field="kind",
         )
     return kind
@@ -67,7 +74,10 @@ def checked(sub: Submission, *, name_required: bool) -> Submission:
     The form and the API check the same first; this keeps a caller that skipped them (a
     script, a future door) from storing a row that they would have refused.
     """
-    required = {"name": "Give your name." if name_required else None, "email": "Give an email."}
+    required = {
+        "name": N_("Give your name.") if name_required else None,
+        "email": N_("Give an email."),
+    }
     values = {}
     for name in ("name", "email", "phone", "country", "details"):
         try:
@@ -75,9 +85,11 @@ def checked(sub: Submission, *, name_required: bool) -> Submission:
                 getattr(sub, name), multiline=name == "details", required=required.get(name)
             )
         except inputs.InputRefused as exc:
-            raise IntakeRefused(exc.message, field=name) from None
+            raise IntakeRefused.like(exc, field=name) from None
         if len(value) > inputs.LIMITS[name]:
-            raise IntakeRefused(f"Keep this under {inputs.LIMITS[name]:,} characters.", field=name)
+            raise IntakeRefused(
+                N_("Keep this under %(limit)s characters."), limit=inputs.LIMITS[name], field=name
+            )
         values[name] = value
     if values["phone"] and (why := inputs.phone_problem(values["phone"])) is not None:
         raise IntakeRefused(why, field="phone")

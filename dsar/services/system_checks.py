@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dsar import inputs, rules
+from dsar import i18n, inputs, rules
 from dsar.connectors import validate_config
 from dsar.exceptions import ConnectorError, SystemInvalid
 from dsar.models import SystemKind
@@ -95,14 +95,32 @@ def _per_law(key: str, item: Any) -> str | dict[str, str]:
     return {law: text.strip() for law, text in item.items()}
 
 
-def check_disclosure(value: Any) -> dict[str, Any]:
-    """The disclosure table, checked: known keys only, phrases of at most 500 characters."""
+def _languages(value: Any, check: Any, field: str) -> dict[str, Any]:
+    """`languages = { pt_BR = { ... }, fr_CA = { ... } }`: the same words in another shipped
+    language, each table checked as the English one (a letter uses them in that language)."""
+    codes = sorted(set(i18n.LANGUAGES) - {i18n.DEFAULT})
+    if not isinstance(value, dict):
+        raise SystemInvalid(f"{field}: 'languages' must be a table per language", field=field)
+    for code in value:
+        if code not in codes:
+            message = f"{field}: unknown language {code!r}; use {', '.join(codes)}"
+            raise SystemInvalid(message, field=field)
+    clean = {code: check(words, nested=True) for code, words in value.items()}
+    return {code: words for code, words in clean.items() if words}
+
+
+def check_disclosure(value: Any, *, nested: bool = False) -> dict[str, Any]:
+    """The disclosure table, checked: known keys only, phrases of at most 500 characters;
+    `languages` gives them in other languages."""
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise SystemInvalid("'disclosure' must be a table of keys", field="disclosure")
     clean: dict[str, Any] = {}
     for key, item in value.items():
+        if key == "languages" and not nested:
+            clean[key] = _languages(item, check_disclosure, "disclosure")
+            continue
         if key in DISCLOSURE_LISTS:
             items = [item] if isinstance(item, str) else item
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
@@ -158,22 +176,27 @@ def _field_label(name: str, value: Any) -> str | dict[str, str]:
     return {k: _label_text(v, f"fields.{name}.{k}") for k, v in value.items()}
 
 
-def check_labels(value: Any) -> dict[str, Any]:
+def check_labels(value: Any, *, nested: bool = False) -> dict[str, Any]:
     """The words the person reads for a system: `places` (table or endpoint -> words),
     `fields` (column -> words, or label with yes/no meanings), and what `opt_out`,
     `opt_out_undo`, `erase`, the other flags and their lifting (`restriction_lift`,
-    `objection_lift`) did, in a sentence each."""
+    `objection_lift`) did, in a sentence each. `languages` gives them, and the system's
+    `name`, `description` and `owner`, in other languages."""
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise SystemInvalid("'labels' must be a table", field="labels")
-    unknown = sorted(set(value) - {"places", "fields"} - LABEL_TEXTS)
+    texts = LABEL_TEXTS | {"name", "description", "owner"} if nested else LABEL_TEXTS
+    groups = {"places", "fields"} if nested else {"places", "fields", "languages"}
+    unknown = sorted(set(value) - groups - texts)
     if unknown:
-        known = ", ".join(sorted({"places", "fields"} | LABEL_TEXTS))
+        known = ", ".join(sorted(groups | texts))
         raise SystemInvalid(
             f"labels: unknown key {unknown[0]!r}; known keys: {known}", field="labels"
         )
-    clean: dict[str, Any] = {k: _label_text(value[k], k) for k in LABEL_TEXTS if k in value}
+    clean: dict[str, Any] = {k: _label_text(value[k], k) for k in texts if k in value}
+    if "languages" in value:
+        clean["languages"] = _languages(value["languages"], check_labels, "labels")
     for group in ("places", "fields"):
         if group not in value:
             continue

@@ -29,8 +29,9 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from dsar import inputs, queue, transfer_guard
-from dsar.exceptions import IntakeRefused
+from dsar.exceptions import IntakeRefused, Term
 from dsar.extensions import db
+from dsar.i18n import N_
 from dsar.models import Document, Event, Request, RequestKind
 from dsar.rules import KIND_LABELS
 from dsar.services import downloads
@@ -61,13 +62,14 @@ def check(url: str, kind: RequestKind, *, exempt: frozenset[str] | None = None) 
     try:
         url = inputs.clean(url or "")
     except inputs.InputRefused as exc:
-        raise IntakeRefused(exc.message, field=FIELD) from None
+        raise IntakeRefused.like(exc, field=FIELD) from None
     if not url:
         return ""
     if kind is not RequestKind.PORTABILITY:
-        label = KIND_LABELS[RequestKind.PORTABILITY]
         raise IntakeRefused(
-            f"We send data to another company only with a “{label}” request.", field=FIELD
+            N_("We send data to another company only with a “%(right)s” request."),
+            right=Term(KIND_LABELS[RequestKind.PORTABILITY]),
+            field=FIELD,
         )
     if exempt is None:
         exempt = current_app.config["DSAR_TRANSFER_ALLOW_HOSTS"]
@@ -75,11 +77,14 @@ def check(url: str, kind: RequestKind, *, exempt: frozenset[str] | None = None) 
         target = transfer_guard.parse(url)
         transfer_guard.resolve(target, exempt=exempt)
     except Refused as exc:
-        raise IntakeRefused(exc.message, field=FIELD) from None
+        raise IntakeRefused.like(exc, field=FIELD) from None
     except OSError:
         raise IntakeRefused(
-            f"We could not look up {target.host} just now; check the address, or try again "
-            "in a few minutes.",
+            N_(
+                "We could not look up %(host)s just now; check the address, or try again "
+                "in a few minutes."
+            ),
+            host=target.host,
             field=FIELD,
         ) from None
     return url

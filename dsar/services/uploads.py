@@ -22,6 +22,7 @@ from flask import current_app
 
 from dsar.exceptions import ManualTaskRefused
 from dsar.extensions import db
+from dsar.i18n import N_
 from dsar.models import Correspondence, Request, Task, Upload
 
 MAX_FILES = 10
@@ -32,7 +33,6 @@ SUFFIXES = {
     "image/jpeg": ".jpg",
     "text/csv": ".csv",
 }
-KINDS = "a PDF, a PNG or JPEG image, or a CSV spreadsheet"
 
 
 @dataclass(frozen=True)
@@ -90,18 +90,24 @@ def check(files: list[Incoming]) -> list[tuple[Incoming, str]]:
     file that is too big, empty or of a kind not taken."""
     limit = current_app.config["DSAR_UPLOAD_MAX_MB"] * 1024 * 1024
     if len(files) > MAX_FILES:
-        raise ManualTaskRefused(f"Send at most {MAX_FILES} files.", field="files")
+        raise ManualTaskRefused(N_("Send at most %(num)s files."), num=MAX_FILES, field="files")
     checked = []
     for incoming in files:
         shown = safe_name(incoming.name)
         if not incoming.data:
-            raise ManualTaskRefused(f"{shown} is empty.", field="files")
+            raise ManualTaskRefused(N_("%(file)s is empty."), file=shown, field="files")
         if len(incoming.data) > limit:
             mb = current_app.config["DSAR_UPLOAD_MAX_MB"]
-            raise ManualTaskRefused(f"{shown} is larger than {mb} MB.", field="files")
+            raise ManualTaskRefused(
+                N_("%(file)s is larger than %(mb)s MB."), file=shown, mb=mb, field="files"
+            )
         kind = media_type(incoming.data)
         if kind is None:
-            raise ManualTaskRefused(f"{shown} is not {KINDS}.", field="files")
+            raise ManualTaskRefused(
+                N_("%(file)s is not a PDF, a PNG or JPEG image, or a CSV spreadsheet."),
+                file=shown,
+                field="files",
+            )
         checked.append((incoming, kind))
     return checked
 
