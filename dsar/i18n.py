@@ -2,7 +2,9 @@
 
 A page of the portal speaks the language the person chose with the switcher (a cookie that
 holds only the language's code), else the best match of the browser's Accept-Language, else
-English. Staff, auditor and owner screens stay in English. Catalogues live in
+English. A system owner's task page speaks the switcher's language, else the one the registry
+gives the system (`owner_language`, the language of the owner's emails), else the browser's.
+Staff and auditor screens stay in English. Catalogues live in
 `translations/<code>/LC_MESSAGES/messages.po` (the legal terms each one uses are in
 `translations/<code>/GLOSSARY.md`); `scripts/bootstrap.sh` compiles them, and
 tests/test_i18n.py fails on a message left untranslated, fuzzy, or with other placeholders.
@@ -17,8 +19,9 @@ page with no blueprint (a 404, a 405) is the person's unless its path is the com
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 
 # Code (as Babel names the catalogue) -> the language's name in itself, for the switcher.
 LANGUAGES: dict[str, str] = {
@@ -46,11 +49,13 @@ NAMES_IN_ENGLISH: dict[str, str] = {
 }
 DEFAULT = "en"
 COOKIE = "dsar_lang"
-# Blueprints whose pages speak the person's language; the others are the company's screens.
-PERSON_FACING = frozenset({"portal"})
+COOKIE_MAX_AGE = 365 * 24 * 3600  # a year
+# Blueprints whose pages speak their reader's language (the person's, a system owner's); the
+# others are the company's screens.
+PERSON_FACING = frozenset({"portal", "owner"})
 # An address no blueprint answers (a 404, a 405) is the person's too, unless it lies under
-# the company's screens (staff, auditor, owner), the API or the static files.
-COMPANY_PATHS = ("/staff", "/audit", "/owner", "/task", "/api", "/static")
+# the company's screens (staff, auditor, the owner's registry pages), the API or the static files.
+COMPANY_PATHS = ("/staff", "/audit", "/owner", "/api", "/static")
 
 
 def N_(text: str) -> str:  # the customary name of gettext_noop
@@ -82,6 +87,18 @@ def best_for_browser() -> str:
     return tags[match]
 
 
+def remember(response: Any, code: str) -> None:
+    """Set the switcher's cookie: the language's code and nothing else, for a year."""
+    response.set_cookie(
+        COOKIE,
+        code,
+        max_age=COOKIE_MAX_AGE,
+        samesite="Lax",
+        httponly=True,
+        secure=request.is_secure,
+    )
+
+
 def person_facing() -> bool:
     """Whether the current request is the person's: a portal page, or an address no
     blueprint answers outside the company's paths (its error page)."""
@@ -95,7 +112,10 @@ def select_locale() -> str:
     in the request's language uses flask_babel.force_locale)."""
     if not has_request_context() or not person_facing():
         return DEFAULT
-    return chosen(request.cookies.get(COOKIE)) or best_for_browser()
+    picked = chosen(request.cookies.get(COOKIE))
+    if request.blueprint == "owner":  # the owner's switcher, then what the registry says
+        picked = chosen(request.args.get("lang")) or picked or chosen(g.get("owner_language"))
+    return picked or best_for_browser()
 
 
 def english() -> bool:

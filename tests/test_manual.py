@@ -136,7 +136,8 @@ def test_owner_is_emailed_a_one_time_link_with_the_identity_in_the_body_only(
     due = manual.due_date(task)
     assert due == (task.token_expires_at - timedelta(days=manual.GRACE_DAYS)).date()
     assert subject(mail) == (
-        f"Action needed by {due:%-d %B %Y}: find a person in Paper archive ({req.reference})"
+        f"Action needed by {due:%-d %B %Y}: find a person's records in Paper archive "
+        f"({req.reference})"
     )
     for shown in (*ADA.values(), req.reference, "Cabinet B, folders by surname.", "find"):
         assert shown in body
@@ -219,7 +220,8 @@ def test_found_completes_the_request_once_the_other_systems_are_done(
 
     status, page = report(client, owner_link(outbox), outcome="found", count="2", note="J-17")
     assert status == 200
-    assert "Paper archive: 2 record(s) found by the owner" in page
+    assert "I found records about this person" in page
+    assert "<dt>Number of records</dt><dd>2</dd>" in page
     run_workers(lambda: request_status(req) is RequestStatus.COMPLETED)
     task = paper_task(req)
     assert (task.status, task.found_count, task.erased_count, task.note) == (
@@ -261,7 +263,8 @@ def test_erased_after_approval_completes_the_deletion(
 
     status, page = report(client, owner_link(outbox), outcome="erased", count="2")
     assert status == 200
-    assert "Paper archive: 2 record(s) erased by the owner" in page
+    assert "I erased (destroyed) their records" in page
+    assert "<dt>Number of records</dt><dd>2</dd>" in page
     run_workers(lambda: request_status(req) is RequestStatus.COMPLETED)
     task = paper_task(req)
     assert (task.status, task.action, task.found_count, task.erased_count) == (
@@ -283,7 +286,8 @@ def test_nothing_held_completes_an_opt_out(
     assert "I marked their records" in client.get(path).get_data(as_text=True)
     status, page = report(client, path, outcome="nothing", count="")
     assert status == 200
-    assert "Paper archive: no records held, checked by the owner" in page
+    assert "I found nothing about this person" in page
+    assert "Number of records" not in page
     run_workers(lambda: request_status(req) is RequestStatus.COMPLETED)
     task = paper_task(req)
     assert (task.status, task.found_count, task.erased_count) == (TaskStatus.SUCCEEDED, 0, 0)
@@ -334,8 +338,8 @@ def test_expired_and_unknown_links_look_the_same(
         ({"outcome": "found", "count": "two"}, "Not a valid integer value."),
         ({"outcome": "nothing", "count": "3"}, "leave the number empty or 0"),
         ({"outcome": "found", "count": "1", "note": "x" * 2001}, "under 2,000 characters"),
-        ({"outcome": "erased", "count": "2"}, "This task asks you to find: report 'found' or"),
-        ({"outcome": "opted_out"}, "This task asks you to find"),
+        ({"outcome": "erased", "count": "2"}, "Choose one of the answers this task offers."),
+        ({"outcome": "opted_out"}, "Choose one of the answers this task offers."),
     ],
 )
 def test_bad_reports_get_422_with_the_message_and_store_nothing(
@@ -359,7 +363,7 @@ def test_bad_reports_get_422_with_the_message_and_store_nothing(
 def test_the_service_refuses_an_outcome_the_action_does_not_allow(app: Flask) -> None:
     archive()
     task = paper_task(submit("opt_out", "ccpa"))
-    with pytest.raises(ManualTaskRefused, match="opt out: report 'opted out' or 'nothing'"):
+    with pytest.raises(ManualTaskRefused, match="Choose one of the answers this task offers"):
         manual_reports.report(task, manual_reports.Report(outcome="erased", count=1))
     assert task.status is TaskStatus.ACTION_REQUIRED
     manual_reports.report(task, manual_reports.Report(outcome="opted_out", count=4))
@@ -536,7 +540,9 @@ def test_personal_data_never_reaches_urls_logs_or_events(
         ({"deadline_days": 91}, "from 1 to 90"),
         ({"deadline_days": "7"}, "from 1 to 90"),
         ({"instructions": "x" * 2001}, "'instructions' must be text of at most 2,000"),
-        ({"url": "http://x"}, "manual systems take only 'deadline_days' and 'instructions'"),
+        ({"url": "http://x"}, "take only 'deadline_days', 'instructions' and 'owner_language'"),
+        ({"owner_language": "pt-BR"}, "'owner_language' must be one of en, fr_CA, pt_BR"),
+        ({"owner_language": 7}, "'owner_language' must be one of"),
     ],
 )
 def test_manual_config_takes_only_a_deadline_and_instructions(

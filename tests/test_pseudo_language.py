@@ -15,6 +15,7 @@ import io
 import re
 import tomllib
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from dsar import i18n
 from dsar.config import ROOT
 from dsar.extensions import db
 from dsar.models import Request, RequestStatus
-from dsar.services import review
+from dsar.services import decisions, manual_chase, review
 from tests.conftest import body_of, csrf_token, download_answer, link_in
 from tests.test_i18n import subject_of
 
@@ -46,6 +47,7 @@ ENGLISH = re.compile(
     re.IGNORECASE,
 )
 PERSON = {"name": "Maria Silva", "email": "maria.silva@example.com"}
+ONE_DAY = timedelta(days=1)
 
 
 def pseudo(text: str) -> str:
@@ -258,3 +260,57 @@ def test_every_letter_renders_translated(
     preview = client.get(f"/staff/requests/{reference}/letter-preview?lang={PSEUDO}")
     assert preview.status_code == 200, preview.get_data(as_text=True)[:300]
     check({f"{kind} letter (PDF)": pdf_text(preview.data)}, not_ours(app))
+
+
+def test_a_system_owners_emails_and_page_leave_no_string_untranslated(
+    app: Flask, client: FlaskClient, in_pseudo: None, outbox: Callable[[], list]
+) -> None:
+    from tests.test_manual import (
+        INSTRUCTIONS,
+        OWNER,
+        archive,
+        mails_to,
+        owner_link,
+        report,
+        sent_at,
+        submit,
+    )
+
+    archive(owner_language=PSEUDO, deadline_days=3)
+    seen: dict[str, str] = {}
+
+    def page(name: str, html: str) -> None:
+        assert f'lang="{PSEUDO}"' in html, name
+        seen[name] = visible(html)
+
+    req = submit("access", person=PERSON)
+    path = owner_link(outbox)
+    page("task page", client.get(path).get_data(as_text=True))
+    page("a count missing", report(client, path, outcome="found", count="")[1])
+    page("a count refused", report(client, path, outcome="found", count="-4")[1])
+    page("nothing, yet a count", report(client, path, outcome="nothing", count="2")[1])
+    bad_rows = report(client, path, outcome="found", count="1", rows="Box, Box\n1, 2")[1]
+    page("typed records refused", bad_rows)
+    page("a note too long", report(client, path, outcome="found", count="1", note="x" * 2001)[1])
+    manual_chase.chase(now=sent_at(db.session.get(Request, req.id).tasks[0]) + ONE_DAY * 2.1)
+    status, done = report(client, path, outcome="found", count="3")
+    assert status == 200
+    page("report recorded", done)
+    # A used link no longer says whose it was: its page follows the browser.
+    page("link used", client.get(path, headers={"Accept-Language": PSEUDO}).get_data(True))
+
+    erasure = submit("deletion", person=PERSON)
+    assert report(client, owner_link(outbox), outcome="found", count="2")[0] == 200
+    decisions.approve(
+        db.session.get(Request, erasure.id), actor="user:1"
+    )  # the owner's new link asks them to erase
+    erase_path = owner_link(outbox)
+    page("erase task page", client.get(erase_path).get_data(as_text=True))
+    kept = report(client, erase_path, outcome="erased", count="1", kept="2", kept_reason="")[1]
+    page("a kept reason missing", kept)
+
+    for n, message in enumerate(mails_to(outbox, OWNER), start=1):
+        seen[f"owner email {n}"] = subject_of(message) + "\n" + body_of(message)
+    assert len([k for k in seen if k.startswith("owner email")]) >= 3  # task, reminder, erase
+    exempt = [*INSTRUCTIONS.splitlines(), "Paper archive", "Kim Keeper", *not_ours(app)]
+    check(seen, exempt)

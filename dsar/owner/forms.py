@@ -1,28 +1,29 @@
-"""The owner's report: shape only; the manual services decide what the task's action allows."""
+"""The owner's report: shape only; the manual services decide what the task's action allows.
+
+Built in the owner's page language (dsar.i18n): labels and messages are lazy, the answers
+and reasons are rule texts translated when the form is made.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from flask_babel import LazyString, format_number, gettext
+from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, MultipleFileField, RadioField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from dsar.forms import Form
+from dsar.rules.citations import cited
 from dsar.rules.withholding import Reason
 from dsar.services.manual import MAX_COUNT, MAX_NOTE
+from dsar.services.manual_words import outcome
 
-OUTCOME_LABELS = {
-    "found": "I found records about this person",
-    "erased": "I erased (destroyed) their records",
-    "opted_out": "I marked their records: no sale, sharing or marketing",
-    "corrected": "I made the changes listed above in their records",
-    "restricted": "I marked their records: kept, but not used",
-    "objected": "I marked their records: no longer used for the processing objected to",
-    "limited": "I marked their records: sensitive data used only as strictly needed",
-    "lifted": "I removed the mark: their records may be used again as before",
-    "nothing": "I found nothing about this person",
-}
+
+def _most(value: int) -> Any:
+    """A limit in a message, formatted for the page's language when the message is shown."""
+    return LazyString(format_number, value)
 
 
 def _count(label: str) -> IntegerField:
@@ -30,30 +31,37 @@ def _count(label: str) -> IntegerField:
         label,
         validators=[
             Optional(),
-            NumberRange(min=0, max=MAX_COUNT, message=f"Give a number from 0 to {MAX_COUNT:,}."),
+            NumberRange(
+                min=0,
+                max=MAX_COUNT,
+                message=_l("Give a number from 0 to %(most)s.", most=_most(MAX_COUNT)),
+            ),
         ],
     )
 
 
 class ReportForm(Form):
     outcome = RadioField(
-        "What did you do?",
-        validators=[InputRequired("Choose what you found or did.")],
+        _l("What did you do?"),
+        validators=[InputRequired(_l("Choose what you found or did."))],
         validate_choice=False,  # the service refuses, in words, what the task does not allow
     )
-    count = _count("Number of records")
+    count = _count(_l("Number of records"))
     rows = TextAreaField(
-        "The records, typed (optional)",
-        validators=[Optional(), Length(max=200_000, message="Send long lists as a file.")],
+        _l("The records, typed (optional)"),
+        validators=[Optional(), Length(max=200_000, message=_l("Send long lists as a file."))],
     )
-    files = MultipleFileField("Scans, photos or spreadsheets (optional)")
-    kept = _count("Records you had to keep (optional)")
-    kept_reason = SelectField("Why they must be kept", validate_choice=False, default="")
+    files = MultipleFileField(_l("Scans, photos or spreadsheets (optional)"))
+    kept = _count(_l("Records you had to keep (optional)"))
+    kept_reason = SelectField(_l("Why they must be kept"), validate_choice=False, default="")
     note = TextAreaField(
-        "Note for the privacy team (optional)",
+        _l("Note for the privacy team (optional)"),
         validators=[
             Optional(),
-            Length(max=MAX_NOTE, message=f"Keep the note under {MAX_NOTE:,} characters."),
+            Length(
+                max=MAX_NOTE,
+                message=_l("Keep the note under %(most)s characters.", most=_most(MAX_NOTE)),
+            ),
         ],
     )
 
@@ -65,7 +73,7 @@ class ReportForm(Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.outcome.choices = [(o, OUTCOME_LABELS[o]) for o in outcomes]
-        self.kept_reason.choices = [("", "Choose a reason…")] + [
-            (r.key, f"{r.label} ({r.citation})") for r in kept_reasons
+        self.outcome.choices = [(o, outcome(o)) for o in outcomes]
+        self.kept_reason.choices = [("", gettext("Choose a reason…"))] + [
+            (r.key, f"{gettext(r.label)} ({cited(r.citation)})") for r in kept_reasons
         ]

@@ -1,17 +1,23 @@
-"""The owner's one-time link: GET shows the task and changes nothing, POST reports."""
+"""The owner's one-time link: GET shows the task and changes nothing, POST reports.
+
+The page speaks the owner's language (dsar.i18n.select_locale): the switcher's, else the
+registry's `owner_language` for the system, else the browser's.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, g, render_template, request
 
+from dsar import i18n
+from dsar.documents.words import system_name
 from dsar.exceptions import LinkInvalid, ManualTaskRefused
 from dsar.extensions import limiter
 from dsar.models import Task, TaskAction
 from dsar.owner.forms import ReportForm
 from dsar.rules import withholding
-from dsar.services import manual, manual_reports, uploads
+from dsar.services import manual, manual_reports, manual_words, uploads
 
 bp = Blueprint("owner", __name__)
 
@@ -28,10 +34,15 @@ def _page(task: Task, form: ReportForm) -> tuple[str, int]:
         req=task.request,
         system=task.system,
         form=form,
-        action_words=manual.action_words(task),
+        system_name=system_name(task.system),
+        task_words=manual_words.task_phrase(task),
+        steps=manual_words.steps(task),
+        whom=manual_words.whom(task),
         due=manual.due_date(task),
         instructions=manual.instructions(task.system),
-        changes=manual.changes_to_make(task),
+        changes=manual_words.changes_to_make(task),
+        note_limit=manual.MAX_NOTE,  # a variable: Jinja would fold a literal's filter once
+        max_files=uploads.MAX_FILES,
     ), 422 if form.errors else 200
 
 
@@ -68,6 +79,7 @@ def task(token: str) -> Any:
         found = manual.find_task(token)
     except LinkInvalid:
         return _gone()
+    g.owner_language = manual_words.registry_language(found.system)
     form = _form(found)
     if not form.validate_on_submit():
         return _page(found, form)
@@ -76,9 +88,15 @@ def task(token: str) -> Any:
     except LinkInvalid:
         return _gone()
     except ManualTaskRefused as exc:
-        getattr(form, exc.field or "outcome").errors.append(exc.message)
+        getattr(form, exc.field or "outcome").errors.append(exc.translated())
         return _page(found, form)
-    return render_template("owner/done.html", task=found, req=found.request, system=found.system)
+    return render_template(
+        "owner/done.html",
+        task=found,
+        req=found.request,
+        system_name=system_name(found.system),
+        outcome=manual_words.outcome(form.outcome.data),
+    )
 
 
 @bp.after_request
@@ -86,4 +104,7 @@ def private(response: Any) -> Any:
     """The page shows whom to look for: no cache may keep it, no link may leak its address."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "same-origin"  # never to another site
+    chosen = i18n.chosen(request.args.get("lang"))
+    if chosen:  # the switcher on this page: remembered as the portal's switcher is
+        i18n.remember(response, chosen)
     return response

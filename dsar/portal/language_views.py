@@ -10,8 +10,6 @@ from flask_babel import gettext
 from dsar import i18n
 from dsar.portal.views import bp
 
-ONE_YEAR = 365 * 24 * 3600
-
 
 def _back_to(value: str | None) -> str:
     """Where to go after choosing: a path of ours only (never another site)."""
@@ -27,7 +25,5 @@ def choose_language() -> Any:
     if code is None:
         abort(400, gettext("Choose one of the languages offered."))
     resp = redirect(_back_to(request.args.get("next")))
-    resp.set_cookie(
-        i18n.COOKIE, code, max_age=ONE_YEAR, samesite="Lax", httponly=True, secure=request.is_secure
-    )
+    i18n.remember(resp, code)
     return resp

@@ -16,10 +16,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import force_locale, gettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from dsar import mail, transitions
+from dsar import i18n, mail, transitions
+from dsar.documents.words import system_name
 from dsar.exceptions import LinkInvalid, ManualTaskRefused
 from dsar.extensions import db
 from dsar.models import (
@@ -28,15 +30,13 @@ from dsar.models import (
     Event,
     Reminder,
     Request,
-    RequestKind,
     SystemKind,
     Task,
     TaskAction,
     TaskStatus,
     utcnow,
 )
-from dsar.rules.corrections import LABELS
-from dsar.services import correcting
+from dsar.services import manual_words
 from dsar.services.events import record
 from dsar.services.recipients import officers
 from dsar.tokens import digest, new_token
@@ -60,38 +60,7 @@ OUTCOMES: dict[TaskAction, tuple[str, ...]] = {
     TaskAction.LIMIT_SENSITIVE: ("limited", "nothing"),
     TaskAction.LIFT: ("lifted", "nothing"),
 }
-ACTION_WORDS = {
-    TaskAction.LOCATE: "find",
-    TaskAction.ERASE: "erase",
-    TaskAction.OPT_OUT: "opt out",
-    TaskAction.CORRECT: "correct",
-    TaskAction.RESTRICT: "restrict",
-    TaskAction.OBJECT: "honour an objection for",
-    TaskAction.LIMIT_SENSITIVE: "limit the use of sensitive data for",
-    TaskAction.LIFT: "lift a restriction or objection for",
-}
-# A lift says which: the flag the lifted request set.
-LIFT_WORDS = {
-    RequestKind.RESTRICTION: "lift the restriction on",
-    RequestKind.OBJECTION: "remove the objection mark from",
-}
-
-
-def action_words(task: Task) -> str:
-    """What the owner is asked to do, in words: "erase", "lift the restriction on"…"""
-    if task.action is TaskAction.LIFT:
-        return LIFT_WORDS.get(task.request.kind, ACTION_WORDS[task.action])
-    return ACTION_WORDS[task.action]
-
-
 _LINK_EVENTS = ("manual_task_sent", "manual_task_unassigned")
-
-
-def changes_to_make(task: Task) -> list[tuple[str, str]]:
-    """A correction's accepted changes, as the owner reads them: (what, new value)."""
-    if task.action is not TaskAction.CORRECT:
-        return []
-    return [(LABELS[k], v) for k, v in correcting.changes(task.request).items()]
 
 
 def deadline_days(system: DataSystem) -> int:
@@ -169,6 +138,7 @@ def issue_link(
             "sent_at": now.isoformat(),
             "due_at": due_at.isoformat(),
             "to": contact,
+            "language": manual_words.owner_language(task.system),
             "unassigned": not contact,
         }
     }
@@ -240,22 +210,37 @@ def _swap_token(task: Task, new_hash: str | None) -> bool:
 
 
 def _send_link(task: Task, token: str, due: date) -> None:
+    """The owner's email, in the language the registry gives them (English by default)."""
     req, system = task.request, task.system
-    words = action_words(task)
+    language = manual_words.owner_language(system)
+    with force_locale(language):
+        task_words = manual_words.task_phrase(task)
+        subject = gettext(
+            "Action needed by %(day)s: %(task)s (%(reference)s)",
+            day=i18n.day(due),
+            task=task_words,
+            reference=req.reference,
+        )
+        context = {
+            "task_words": task_words,
+            "steps": manual_words.steps(task),
+            "changes": manual_words.changes_to_make(task),
+            "whom": manual_words.whom(task),
+            "system_name": system_name(system),
+        }
     mail.send(
         to=system.contact,
-        subject=f"Action needed by {due:%-d %B %Y}: {words} a person in {system.name} "
-        f"({req.reference})",
+        subject=subject,
         template="manual_task",
+        language=language,
         task=task,
         request=req,
         system=system,
-        action_words=words,
         due=due,
         instructions=instructions(system),
-        changes=changes_to_make(task),
         task_link=f"{current_app.config['DSAR_BASE_URL']}/task/{token}",
         request_id=req.id,
+        **context,
     )
 
 

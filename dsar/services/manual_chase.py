@@ -10,14 +10,15 @@ import logging
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
-from dsar import mail, transitions
+from dsar import i18n, mail, transitions
 from dsar.extensions import db
 from dsar.models import DataSystem, SystemKind, Task, TaskStatus, utcnow
+from dsar.services import manual_words
 from dsar.services.events import record
 from dsar.services.manual import (
-    action_words,
     claim,
     escalate,
     issue_link,
@@ -40,15 +41,24 @@ def _remind(task: Task, number: int, day: int, sent_at: datetime, due: date) -> 
         actor="system",
         detail={"task": task.id, "system": system.key, "day": day},
     )
+    language = manual_words.owner_language(system)
+    with force_locale(language):
+        task_words = manual_words.task_phrase(task)
+        subject = gettext(
+            "Reminder: %(task)s by %(day)s (%(reference)s)",
+            task=task_words,
+            day=i18n.day(due),
+            reference=req.reference,
+        )
     mail.send(
         to=system.contact,
-        subject=f"Reminder: {action_words(task)} a person in {system.name} by "
-        f"{due:%-d %B %Y} ({req.reference})",
+        subject=subject,
         template="manual_reminder",
+        language=language,
         task=task,
         request=req,
         system=system,
-        action_words=action_words(task),
+        task_words=task_words,
         sent_on=local_date(sent_at),
         due=due,
         request_id=req.id,

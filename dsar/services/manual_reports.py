@@ -19,11 +19,12 @@ from sqlalchemy import update
 from dsar import inputs
 from dsar.exceptions import LinkInvalid, ManualTaskRefused
 from dsar.extensions import db
+from dsar.i18n import N_
 from dsar.models import DataSystem, RequestStatus, Task, TaskAction, TaskStatus, utcnow
 from dsar.rules import withholding
 from dsar.services import fanin, uploads, workflow
 from dsar.services.events import record
-from dsar.services.manual import MAX_COUNT, MAX_NOTE, OUTCOMES, action_words, link_info
+from dsar.services.manual import MAX_COUNT, MAX_NOTE, OUTCOMES, link_info
 
 TYPED = "Records typed by the owner"  # the place the typed rows go in the answer
 MAX_ROWS = 500
@@ -44,25 +45,29 @@ class Report:
     kept_reason: str = ""  # a key of dsar.rules.withholding.kept_reasons
 
 
-def _refuse(message: str, where: str) -> ManualTaskRefused:
-    return ManualTaskRefused(message, field=where)
+def _refuse(message: str, where: str, **values: Any) -> ManualTaskRefused:
+    """A refusal the owner reads in their page's language (an N_ template and its values)."""
+    return ManualTaskRefused(message, field=where, **values)
+
+
+_HOW_MANY = {
+    "found": N_("Give the number of records you found."),
+    "erased": N_("Give the number of records you erased."),
+}
 
 
 def _count(task: Task, outcome: str, count: int | None) -> int:
     allowed = OUTCOMES[task.action]
     if outcome not in allowed:
-        choices = " or ".join(f"'{o.replace('_', ' ')}'" for o in allowed)
-        message = f"This task asks you to {action_words(task)}: report {choices}."
-        raise _refuse(message, "outcome")
+        raise _refuse(N_("Choose one of the answers this task offers."), "outcome")
     if count is None:
-        if outcome in ("found", "erased"):
-            message = f"Give the number of records you {outcome.replace('_', ' ')}."
-            raise _refuse(message, "count")
+        if outcome in _HOW_MANY:
+            raise _refuse(_HOW_MANY[outcome], "count")
         count = 0
     if not 0 <= count <= MAX_COUNT:
-        raise _refuse(f"Give a number from 0 to {MAX_COUNT:,}.", "count")
+        raise _refuse(N_("Give a number from 0 to %(most)s."), "count", most=MAX_COUNT)
     if outcome == "nothing" and count:
-        raise _refuse("You chose that nothing was found: leave the number empty or 0.", "count")
+        raise _refuse(N_("You chose that nothing was found: leave the number empty or 0."), "count")
     return count
 
 
@@ -74,27 +79,29 @@ def parse_rows(text: str) -> list[dict[str, str]]:
     lines = list(csv.reader(io.StringIO(text)))
     header = [name.strip() for name in lines[0]]
     if not all(header) or len(set(header)) != len(header) or len(header) > MAX_COLUMNS:
-        message = (
+        message = N_(
             "Put the field names on the first line, each once, separated by commas "
-            f"(at most {MAX_COLUMNS}), like: Document, Date, Where kept."
+            "(at most %(most)s), like: Document, Date, Where kept."
         )
-        raise _refuse(message, "rows")
+        raise _refuse(message, "rows", most=MAX_COLUMNS)
     rows = []
     for number, line in enumerate(lines[1:], start=2):
         if not any(cell.strip() for cell in line):
             continue
         if len(line) > len(header):
-            message = f"Line {number} has more values than there are field names."
-            raise _refuse(message, "rows")
+            message = N_("Line %(line)s has more values than there are field names.")
+            raise _refuse(message, "rows", line=str(number))
         if any(len(cell) > MAX_CELL for cell in line):
-            raise _refuse(f"Line {number}: keep each value under {MAX_CELL:,} characters.", "rows")
+            message = N_("Line %(line)s: keep each value under %(most)s characters.")
+            raise _refuse(message, "rows", line=str(number), most=MAX_CELL)
         rows.append(
             {name: (line[i].strip() if i < len(line) else "") for i, name in enumerate(header)}
         )
     if not rows:
-        raise _refuse("Under the field names, give one line per record.", "rows")
+        raise _refuse(N_("Under the field names, give one line per record."), "rows")
     if len(rows) > MAX_ROWS:
-        raise _refuse(f"Type at most {MAX_ROWS} records; send more as a file.", "rows")
+        message = N_("Type at most %(most)s records; send more as a file.")
+        raise _refuse(message, "rows", most=MAX_ROWS)
     return rows
 
 
@@ -103,12 +110,13 @@ def _kept(task: Task, sent: Report) -> tuple[int, withholding.Reason | None]:
     if task.action is not TaskAction.ERASE or not kept:
         return 0, None
     if not 0 <= kept <= MAX_COUNT:
-        raise _refuse(f"Give a number from 0 to {MAX_COUNT:,}.", "kept")
+        raise _refuse(N_("Give a number from 0 to %(most)s."), "kept", most=MAX_COUNT)
     if sent.outcome == "nothing":
-        raise _refuse("You chose that nothing was found: nothing can have been kept.", "kept")
+        message = N_("You chose that nothing was found: nothing can have been kept.")
+        raise _refuse(message, "kept")
     reason = withholding.find(withholding.kept_reasons(task.request.regime), sent.kept_reason)
     if reason is None:
-        raise _refuse("Choose why the records you kept must be kept.", "kept_reason")
+        raise _refuse(N_("Choose why the records you kept must be kept."), "kept_reason")
     return kept, reason
 
 
@@ -149,7 +157,7 @@ def report(task: Task, sent: Report) -> None:
     count = _count(task, sent.outcome, sent.count)
     note = inputs.clean(sent.note, multiline=True)
     if len(note) > MAX_NOTE:
-        raise _refuse(f"Keep the note under {MAX_NOTE:,} characters.", "note")
+        raise _refuse(N_("Keep the note under %(most)s characters."), "note", most=MAX_NOTE)
     locating = task.action is TaskAction.LOCATE and sent.outcome == "found"
     rows = parse_rows(sent.rows) if locating else []
     files = uploads.check(sent.files) if locating else []

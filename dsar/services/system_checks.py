@@ -47,6 +47,11 @@ def _kind(value: Any) -> SystemKind:
         raise SystemInvalid(f"'kind' must be one of {choices}", field="kind") from None
 
 
+# A manual system's settings: the owner's deadline, what to tell them, the language they read
+# (their emails and, unless their browser is told otherwise, their task page).
+MANUAL_SETTINGS = frozenset({"deadline_days", "instructions", "owner_language"})
+
+
 def check_config(kind: SystemKind, config: Any) -> None:
     """Raise SystemInvalid (field "config") naming the first problem in a system's config."""
     if not isinstance(config, dict):
@@ -55,10 +60,11 @@ def check_config(kind: SystemKind, config: Any) -> None:
     refuse_hidden(config)
     if kind is SystemKind.MANUAL:
         # No connection: only the owner's deadline and what to tell them (dsar.services.manual).
-        unknown = sorted(set(config) - {"deadline_days", "instructions"})
+        unknown = sorted(set(config) - MANUAL_SETTINGS)
         if unknown:
             raise SystemInvalid(
-                f"manual systems take only 'deadline_days' and 'instructions'; remove "
+                "manual systems take only 'deadline_days', 'instructions' and "
+                f"'owner_language'; remove "
                 f"{', '.join(repr(k) for k in unknown)}",
                 field="config",
             )
@@ -71,6 +77,11 @@ def check_config(kind: SystemKind, config: Any) -> None:
         if text is not None and (not isinstance(text, str) or len(text) > 2000):
             raise SystemInvalid(
                 "'instructions' must be text of at most 2,000 characters", field="config"
+            )
+        language = config.get("owner_language")
+        if language is not None and i18n.chosen(language) is None:
+            raise SystemInvalid(
+                f"'owner_language' must be one of {', '.join(i18n.LANGUAGES)}", field="config"
             )
         return
     try:

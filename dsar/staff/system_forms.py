@@ -27,7 +27,12 @@ from dsar.services.systems import KIND_LABELS
 
 MAX_CONFIG = 100_000
 # The demo system whose config shows each kind best.
-_EXAMPLE_KEYS = {SystemKind.SQL: "shop", SystemKind.HTTP: "helpdesk", SystemKind.CSV: "events"}
+_EXAMPLE_KEYS = {
+    SystemKind.SQL: "shop",
+    SystemKind.HTTP: "helpdesk",
+    SystemKind.CSV: "events",
+    SystemKind.MANUAL: "archive",
+}
 
 
 @cache
@@ -36,11 +41,10 @@ def config_examples() -> dict[SystemKind, str]:
     data = tomllib.loads((ROOT / "dsar" / "demo" / "systems.toml").read_text(encoding="utf-8"))
     by_key = {s["key"]: s for s in data["system"]}
     examples = {
-        kind: json.dumps(by_key[key]["config"], indent=2)
+        kind: json.dumps(by_key[key]["config"], indent=2, ensure_ascii=False)
         for kind, key in _EXAMPLE_KEYS.items()
         if key in by_key
     }
-    examples[SystemKind.MANUAL] = "{}"
     return examples
 
 
