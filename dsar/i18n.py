@@ -19,6 +19,7 @@ page with no blueprint (a 404, a 405) is the person's unless its path is the com
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from flask import Flask, g, has_request_context, request
@@ -35,18 +36,6 @@ LANGUAGES: dict[str, str] = {
     "el": "Ελληνικά",
     "id": "Bahasa Indonesia",
 }
-# The same, in English, for staff screens.
-NAMES_IN_ENGLISH: dict[str, str] = {
-    "en": "English",
-    "fr_CA": "French (Canada)",
-    "pt_BR": "Portuguese (Brazil)",
-    "es": "Spanish",
-    "de": "German",
-    "tr": "Turkish",
-    "ro": "Romanian",
-    "el": "Greek",
-    "id": "Indonesian",
-}
 DEFAULT = "en"
 COOKIE = "dsar_lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600  # a year
@@ -61,6 +50,14 @@ COMPANY_PATHS = ("/staff", "/audit", "/owner", "/api", "/static")
 def N_(text: str) -> str:  # the customary name of gettext_noop
     """Mark a rule text for translation; it is translated where it is shown."""
     return text
+
+
+@cache
+def names_in_english() -> dict[str, str]:
+    """Each shipped language's name in English, for staff screens ("French (Canada)")."""
+    from babel import Locale
+
+    return {code: Locale.parse(code).get_display_name("en") for code in LANGUAGES}
 
 
 def tag(code: str) -> str:
@@ -157,7 +154,7 @@ def init_app(app: Flask) -> None:
         code = str(get_locale() or DEFAULT)
         return {
             "languages": LANGUAGES,
-            "language_names_en": NAMES_IN_ENGLISH,
+            "language_names_en": names_in_english(),
             "lang_code": code,
             "lang_tag": tag(code),
         }

@@ -4,6 +4,7 @@ world with its help desk over HTTP, and real `rq worker --burst` processes."""
 from __future__ import annotations
 
 import email
+import io
 import os
 import re
 import shutil
@@ -392,3 +393,12 @@ def staff_post(client: FlaskClient, reference: str, action: str, **data: str) ->
     resp = client.post(f"{page}/{action}", data={"csrf_token": csrf_token(client, page), **data})
     assert resp.status_code == 302, resp.get_data(as_text=True)
     return client.get(page).get_data(as_text=True)
+
+
+def pdf_text(data: bytes) -> str:
+    """A PDF's text, its pages joined and its spaces folded: table cells and long lines wrap,
+    so tests compare words, not line breaks."""
+    from pypdf import PdfReader
+
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return " ".join(text.split())

@@ -35,13 +35,9 @@ from dsar.models import (
 from dsar.rules import letters
 from dsar.services import intake
 from dsar.services.api_keys import create as create_api_key
+from tests.conftest import pdf_text
 
 WITHHELD = letters.withheld_value("gdpr")
-
-
-def pdf_text(data: bytes) -> str:
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-    return " ".join(text.split())
 
 
 def attachments(data: bytes) -> dict[str, bytes]:

@@ -7,7 +7,6 @@ PDF answer, sign in to the staff workspace.
 
 from __future__ import annotations
 
-import io
 import re
 import sqlite3
 import time
@@ -17,12 +16,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from dsar.extensions import db
 from dsar.models import Request, RequestStatus, Role, TaskStatus
-from tests.conftest import body_of, link_in
+from tests.conftest import body_of, link_in, pdf_text
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.browser"]
@@ -63,11 +61,6 @@ def send_and_read_reference(page: Page) -> str:
     found = re.search(r"DSAR-[\d-]+", heading.inner_text())
     assert found, heading.inner_text()
     return found.group(0)
-
-
-def pdf_text(data: bytes) -> str:
-    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
-    return " ".join(text.split())
 
 
 def test_person_submits_access_request_confirms_email_and_downloads_answer(

@@ -4,20 +4,18 @@ and the PDF letter in that language, through real rq workers."""
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from pypdf import PdfReader
 from sqlalchemy import select
 
 from dsar import i18n
 from dsar.extensions import db
 from dsar.models import Request
-from tests.conftest import body_of, link_in
+from tests.conftest import body_of, link_in, pdf_text
 from tests.test_i18n import BROWSERS, subject_of, translated
 
 pytestmark = pytest.mark.slow
@@ -89,7 +87,7 @@ def test_a_request_from_a_browser_in_another_language_is_answered_in_it(
         page.get_by_role("link", name=t("Your answer (PDF)")).click()
     saved = tmp_path / info.value.suggested_filename
     info.value.save_as(saved)
-    text = flat(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(saved.read_bytes())).pages))
+    text = pdf_text(saved.read_bytes())
     for msgid in ("What the law asks us to tell you", "Yours sincerely,"):
         assert flat(t(msgid)) in text, msgid
         assert msgid not in text

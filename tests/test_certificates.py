@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from pypdf import PdfReader
 from sqlalchemy import select
 
 from dsar.documents import certificates, words
@@ -17,7 +15,7 @@ from dsar.extensions import db
 from dsar.models import FINAL_TASK_STATUSES, Document, Request, RequestStatus, TaskStatus
 from dsar.rules import citations
 from dsar.services import decisions
-from tests.conftest import api_headers, staff_post
+from tests.conftest import api_headers, pdf_text, staff_post
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +28,6 @@ SYSTEMS = {
     "events": "Events guest list (spreadsheet)",
 }
 MANUAL_SKIP = "checked by the records office"
-
-
-def pdf_text(data: bytes) -> str:
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-    return " ".join(text.split())  # table cells wrap; compare words, not line breaks
 
 
 def the_request() -> Request:

@@ -5,7 +5,6 @@ certified to the person; old values are not kept past the answer."""
 from __future__ import annotations
 
 import email.message
-import io
 import json
 import sqlite3
 from collections.abc import Callable
@@ -14,13 +13,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from dsar.extensions import db
 from dsar.models import Request, RequestKind, RequestStatus, TaskAction, TaskStatus
 from dsar.rules import REGIMES
-from tests.conftest import api_headers, csrf_token
+from tests.conftest import api_headers, csrf_token, pdf_text
 
 JANE = {"name": "Jane Doe", "email": "jane.doe@example.com"}
 NEW_PHONE = "+44 20 7946 0000"
@@ -38,11 +36,6 @@ def post(client: FlaskClient, api_key: str, regime: str, correction: object, **e
 def count() -> int:
     db.session.remove()
     return db.session.scalar(select(func.count(Request.id)))
-
-
-def pdf_text(data: bytes) -> str:
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-    return " ".join(text.split())
 
 
 def test_every_law_that_grants_correction_takes_it_over_the_api(

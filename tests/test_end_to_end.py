@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -11,12 +10,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from pypdf import PdfReader
 from sqlalchemy import select
 
 from dsar.extensions import db
 from dsar.models import Document, Event, Request, RequestStatus, Task, TaskStatus
-from tests.conftest import api_headers, csrf_token, download_answer, link_in, staff_post
+from tests.conftest import api_headers, csrf_token, download_answer, link_in, pdf_text, staff_post
 
 pytestmark = pytest.mark.slow
 
@@ -54,11 +52,6 @@ def the_request() -> Request:
 
 def finished() -> bool:
     return the_request().status in {RequestStatus.COMPLETED, RequestStatus.ACTION_REQUIRED}
-
-
-def pdf_text(data: bytes) -> str:
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-    return " ".join(text.split())  # table cells wrap; compare words, not line breaks
 
 
 def test_access_request_through_the_portal_returns_a_pdf_with_every_system(

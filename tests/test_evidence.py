@@ -29,16 +29,12 @@ from dsar.models import Event, Request
 from dsar.services import decisions, intake
 from dsar.services.api_keys import create as create_api_key
 from dsar.services.events import record
+from tests.conftest import pdf_text
 from tests.test_certificates import complete
 
 pytestmark = pytest.mark.slow
 
 JANE = {"name": "Jane Doe", "email": "jane.doe@example.com"}
-
-
-def pdf_text(data: bytes) -> str:
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-    return " ".join(text.split())
 
 
 @pytest.fixture

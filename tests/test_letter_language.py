@@ -5,7 +5,6 @@ shows the language."""
 
 from __future__ import annotations
 
-import io
 import re
 import tomllib
 from collections.abc import Callable
@@ -13,7 +12,6 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from pypdf import PdfReader
 from sqlalchemy import select
 
 from dsar.config import ROOT
@@ -21,14 +19,10 @@ from dsar.exceptions import SystemInvalid
 from dsar.extensions import db
 from dsar.models import Event, Request, RequestStatus
 from dsar.services.system_checks import check_disclosure, check_labels
-from tests.conftest import api_headers, csrf_token, download_answer, link_in
+from tests.conftest import api_headers, csrf_token, download_answer, link_in, pdf_text
 from tests.test_i18n import BROWSERS, translated
 
 DEMO = tomllib.loads((ROOT / "dsar" / "demo" / "systems.toml").read_text(encoding="utf-8"))
-
-
-def pdf_text(data: bytes) -> str:
-    return " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
 
 
 def flat(text: str) -> str:

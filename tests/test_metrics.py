@@ -14,11 +14,11 @@ from itertools import count
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from pypdf import PdfReader
 
 from dsar.extensions import db
 from dsar.models import Request, RequestKind, RequestStatus
 from dsar.services import metrics
+from tests.conftest import pdf_text
 
 S = RequestStatus
 K = RequestKind
@@ -187,11 +187,6 @@ def test_the_csv_holds_the_same_figures(
     assert by["total", "all"]["denied_not_verified"] == "2"
     assert by["kind", "access"]["answered"] == "4"
     assert {r["year"] for r in rows} == {"2026"}
-
-
-def pdf_text(data: bytes) -> str:
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-    return " ".join(text.split())
 
 
 def test_the_pdf_holds_the_same_figures(

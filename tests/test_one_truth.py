@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from dsar.extensions import db
 from dsar.models import Document, Request, RequestStatus, SystemKind, TaskStatus, Upload
 from dsar.services import api_keys, intake, retention, uploads
-from tests.conftest import api_headers, csrf_token, download_answer
+from tests.conftest import api_headers, csrf_token, download_answer, pdf_text
 from tests.test_manual import archive, owner_link
 
 JANE = {"name": "Jane Doe", "email": "jane.doe@example.com"}
@@ -41,10 +41,6 @@ def tiny_pdf(text: str) -> bytes:
     from weasyprint import HTML
 
     return HTML(string=f"<p>{text}</p>").write_pdf()
-
-
-def pdf_text(data: bytes) -> str:
-    return " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
 
 
 def attachments(data: bytes) -> dict[str, bytes]:

@@ -28,6 +28,7 @@ from dsar.models import (
     TaskStatus,
 )
 from dsar.services.system_checks import DISCLOSURE_LISTS, DISCLOSURE_TEXTS
+from tests.conftest import pdf_text
 
 
 @pytest.fixture
@@ -142,11 +143,6 @@ def hostile_request(url: str, kind: RequestKind, action: TaskAction, regime: str
         )
     db.session.commit()
     return req
-
-
-def pdf_text(data: bytes) -> str:
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-    return " ".join(text.split())
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@ company's settings, citations.
 
 from __future__ import annotations
 
-import io
 import re
 import tomllib
 from collections.abc import Callable, Iterator
@@ -24,7 +23,6 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
-from pypdf import PdfReader
 from sqlalchemy import select
 
 from dsar import i18n
@@ -32,7 +30,7 @@ from dsar.config import ROOT
 from dsar.extensions import db
 from dsar.models import Request, RequestStatus
 from dsar.services import decisions, manual_chase, review
-from tests.conftest import body_of, csrf_token, download_answer, link_in
+from tests.conftest import body_of, csrf_token, download_answer, link_in, pdf_text
 from tests.test_i18n import subject_of
 
 PSEUDO = "eo"  # a locale Babel knows (dates, numbers) that we do not ship
@@ -150,10 +148,6 @@ def visible(html: str) -> str:
     parser = Visible()
     parser.feed(html)
     return " \n ".join(parser.parts)
-
-
-def pdf_text(data: bytes) -> str:
-    return " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
 
 
 def check(seen: dict[str, str], exempt: list[str]) -> None:

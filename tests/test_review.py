@@ -22,7 +22,7 @@ from dsar.models import Redaction, Request, RequestStatus
 from dsar.rules import withholding
 from dsar.services import intake, systems
 from dsar.services.api_keys import create as create_api_key
-from tests.conftest import csrf_token, download_answer
+from tests.conftest import csrf_token, download_answer, pdf_text
 
 
 @pytest.fixture
@@ -46,11 +46,6 @@ def submit(kind: str, regime: str = "gdpr") -> tuple[int, str]:
 
 def status_of(req_id: int) -> RequestStatus:
     return db.session.get(Request, req_id).status
-
-
-def pdf_text(data: bytes) -> str:
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-    return " ".join(text.split())
 
 
 def data_json(pdf: bytes) -> dict:

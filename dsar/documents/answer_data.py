@@ -11,7 +11,7 @@ before any file is built (11 CCR 7024(d), applied under every regime).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
@@ -59,6 +59,10 @@ class Withheld:
     field: str
     reason: str
     citation: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """As the data files write it: where, and why (never the value)."""
+        return asdict(self)
 
 
 @dataclass

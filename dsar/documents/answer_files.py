@@ -46,16 +46,7 @@ def _export(req: Request, received: date, collected: Collected) -> dict[str, Any
                     }
                     for f in v.files
                 ],
-                "withheld": [
-                    {
-                        "place": w.place,
-                        "record": w.record,
-                        "field": w.field,
-                        "reason": w.reason,
-                        "citation": w.citation,
-                    }
-                    for w in v.withheld
-                ],
+                "withheld": [w.as_dict() for w in v.withheld],
             }
             for v in collected.views
         ],

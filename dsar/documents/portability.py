@@ -138,16 +138,7 @@ def _system_files(
         "json": _entry(zf, f"{folder}/records.json", data, when),
         "csv": [],
         # Left out by an officer at review: where, and why (never the value).
-        "withheld": [
-            {
-                "place": w.place,
-                "record": w.record,
-                "field": w.field,
-                "reason": w.reason,
-                "citation": w.citation,
-            }
-            for w in view.withheld
-        ],
+        "withheld": [w.as_dict() for w in view.withheld],
     }
     taken: set[str] = {"records", "files"}
     for place, rows in clean.items():

@@ -88,22 +88,19 @@ def system_owner(system: DataSystem) -> str:
     return labels(system).get("owner") or system.owner or ""
 
 
-_labels = labels
-
-
 def place_label(system: DataSystem, place: str) -> str:
-    return _labels(system).get("places", {}).get(place) or humane(place)
+    return labels(system).get("places", {}).get(place) or humane(place)
 
 
 def field_label(system: DataSystem, name: str) -> str:
-    label = _labels(system).get("fields", {}).get(name)
+    label = labels(system).get("fields", {}).get(name)
     if isinstance(label, dict):
         return label["label"]
     return label or humane(name)
 
 
 def _yes_no(system: DataSystem, name: str, value: Any) -> str | None:
-    label = _labels(system).get("fields", {}).get(name)
+    label = labels(system).get("fields", {}).get(name)
     key = value.strip().lower() if isinstance(value, str) else value
     if isinstance(label, dict) and ("yes" in label or "no" in label):
         if key in YES:

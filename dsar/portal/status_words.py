@@ -60,28 +60,18 @@ TASK_WORDS = {
 }
 
 
-def english() -> bool:
-    return str(get_locale() or "en") == "en"
-
-
 def region_name(code: str) -> str:
     """A country code in the page's language ("US" -> "États-Unis"); English pages, and an
     unknown code, keep the code as it is."""
     locale = get_locale()
-    if locale is None or english():
+    if locale is None or i18n.english():
         return code
     return locale.territories.get(code.upper(), code)
 
 
-def cited(citation: str) -> str:
-    """A legal reference as the page shows it: whole on English pages; on a page in another
-    language without our English gloss (citations.reference)."""
-    return citation if english() else citations.reference(citation)
-
-
 def _period_line(law: str, period: rules.Period, *, appeal: bool) -> str:
     """The law's time to answer (or to decide an appeal), one whole sentence per unit."""
-    n, values = period.amount, {"law": law, "citation": cited(period.citation)}
+    n, values = period.amount, {"law": law, "citation": citations.cited(period.citation)}
     if appeal:
         if period.unit is Unit.MONTHS:
             return ngettext(

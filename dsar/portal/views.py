@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 
-from dsar import rules
+from dsar import i18n, rules
 from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import limiter
 from dsar.models import (
@@ -121,7 +121,7 @@ def new_request() -> Any:
         correction_label=rules.KIND_LABELS[RequestKind.CORRECTION],
         opt_out_label=rules.KIND_LABELS[RequestKind.OPT_OUT],
         agent_laws=agent_rules.summary(
-            rules.REGIMES, rules.KIND_LABELS, translate=None if status_words.english() else gettext
+            rules.REGIMES, rules.KIND_LABELS, translate=None if i18n.english() else gettext
         ),
         region_name=status_words.region_name(current_app.config["DSAR_PHONE_REGION"]),
     ), status

@@ -55,11 +55,9 @@ _GLOSSES = (
 def cited(citation: str) -> str:
     """A legal reference as shown: whole in English; in another language without our English
     gloss ("Civ. Code 1798.105 (right to delete)" -> "Civ. Code 1798.105")."""
-    from flask_babel import get_locale
+    from dsar.i18n import english
 
-    from dsar.i18n import DEFAULT
-
-    if not citation or str(get_locale() or DEFAULT) == DEFAULT:
+    if not citation or english():
         return citation
     return reference(citation)
 
