@@ -24,6 +24,7 @@ from dsar.config import ROOT
 from dsar.documents import words
 from dsar.extensions import csrf, db, limiter, login_manager, migrate, rest_api, talisman
 from dsar.i18n import N_
+from dsar.portal import kept
 from dsar.rules import citations
 
 CSP = {
@@ -271,6 +272,40 @@ def error_page(exc: HTTPException) -> str:
     return render_template("errors/error.html", error=exc, description=_own_description(exc))
 
 
+def _csrf_refused(exc: CSRFError) -> Any:
+    """An expired (or forged) form: the portal's forms come back filled in as sent, with
+    why; any other page says it on the error page. Nothing is stored either way."""
+    reason = exc.description  # flask-wtf's, in English: for English pages only
+    said = gettext(
+        "This form has expired or did not come from our site, so nothing was saved. "
+        "Go back, reload the page and send it again."
+    )
+    refilled = kept.refill(
+        gettext(
+            "This form has expired or did not come from our site, so nothing was saved. "
+            "What you typed is below: check it and send it again."
+        )
+        + (f" ({reason})" if i18n.english() else "")
+    )
+    if refilled is not None:
+        return refilled, 400
+    exc.description = said + (f" ({reason})" if i18n.english() else "")
+    return error_page(exc), 400
+
+
+def _rate_limited_form(exc: HTTPException) -> str | None:
+    """A portal form refused by the rate limit, filled in as sent, or None."""
+    if not isinstance(exc, RateLimitExceeded):
+        return None
+    return kept.refill(
+        gettext(
+            "This form was sent many times in a short while, so we have paused it to protect "
+            "your request. What you typed is below: please wait a while, up to an hour, and "
+            "send it again."
+        )
+    )
+
+
 def _register_errors(app: Flask) -> None:
     app.before_request(_refuse_broken_urls)
 
@@ -280,16 +315,7 @@ def _register_errors(app: Flask) -> None:
         description = exc.message if api else exc.translated()
         return http_error(default_exceptions[exc.status](description=description))
 
-    @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError) -> Any:
-        reason = exc.description  # flask-wtf's, in English: for English pages only
-        exc.description = gettext(
-            "This form has expired or did not come from our site, so nothing was saved. "
-            "Go back, reload the page and send it again."
-        )
-        if i18n.english():
-            exc.description += f" ({reason})"
-        return error_page(exc), 400
+    app.register_error_handler(CSRFError, _csrf_refused)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
@@ -305,6 +331,9 @@ def _register_errors(app: Flask) -> None:
                 body["message"] = "The request body has errors; see 'errors'."
                 body["errors"] = data["messages"]
             return body, exc.code, headers
+        refilled = _rate_limited_form(exc)
+        if refilled is not None:  # a portal form comes back as it was typed
+            return refilled, exc.code, headers
         # A 413 always gets the page's own words (send smaller or fewer files).
         return error_page(exc), exc.code, headers
 

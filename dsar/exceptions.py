@@ -146,6 +146,10 @@ class LinkInvalid(DsarError):
     """A tracking or verification link is unknown, used up, or expired."""
 
 
+class LinkExpired(LinkInvalid):
+    """A link that was valid and has expired: the page can offer a fresh one."""
+
+
 class ConnectorError(DsarError):
     """A data system could not be reached or answered wrongly; the message holds no personal
     data and is shown to officers as the task's last error."""

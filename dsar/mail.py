@@ -40,6 +40,10 @@ PERSON_FACING = frozenset(
         "ready",
         "download_code",
         "lift_notice",
+        "paused",
+        "resumed",
+        "waiting_for_owner",
+        "verify_again",
     }
 )
 _LINK_WORDS = {"link": "verification link", "task_link": "system owner's task link"}

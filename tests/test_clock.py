@@ -213,7 +213,7 @@ def test_an_officer_pauses_resumes_and_extends_from_the_request_page(
 
     code, page = post_clock(client, req, "pause", reason="Waiting for a copy of the passport")
     assert code == 302
-    assert "The clock is paused." in page
+    assert "The clock is paused; the person has been told why." in page
     today = reminders.today_here()
     assert f"paused since {today.isoformat()}" in page
     assert "Waiting for a copy of the passport" in page  # in the history
@@ -225,7 +225,7 @@ def test_an_officer_pauses_resumes_and_extends_from_the_request_page(
 
     code, page = post_clock(client, req, "resume")
     assert code == 302
-    assert "The clock is running again." in page
+    assert "The clock is running again; the person has been told the new date." in page
     assert "paused since" not in page
     db.session.refresh(req)
     assert req.paused_since is None

@@ -95,8 +95,13 @@ def test_the_owners_email_and_page_speak_the_registrys_owner_language(
         assert shown in body
     assert "Please report by" not in body
     # The person's own email, sent in the same fan-out, is in the person's language.
-    [received] = mails_to(outbox, ADA["email"])
+    received, by_hand = mails_to(outbox, ADA["email"])  # and: part of the search by hand
     assert body_of(received).startswith(translated("pt_BR", "Hello %(name)s,", name=ADA["name"]))
+    assert subject_of(by_hand) == translated(
+        "pt_BR",
+        "Your request %(reference)s: part of our search is done by hand",
+        reference=req.reference,
+    )
 
     # The page: German with no Accept-Language at all, the system's name, whom to look for.
     path = owner_link(outbox)

@@ -174,9 +174,11 @@ def test_a_wrong_or_expired_confirmation_link_is_refused(
     req = db.session.scalars(select(Request)).one()
     req.verification_expires_at = req.received_at
     db.session.commit()
-    resp = client.post(path, data={"csrf_token": token})
-    assert resp.status_code == 404
-    assert "This confirmation link has expired" in resp.get_data(as_text=True)
+    resp = client.post(path, data={"csrf_token": token}, follow_redirects=True)
+    assert resp.request.path == tracking  # the request's page, which offers a fresh link
+    page = resp.get_data(as_text=True)
+    assert "That confirmation link has expired" in page
+    assert "Send the confirmation email again" in page
     db.session.refresh(req)
     assert req.status is RequestStatus.AWAITING_VERIFICATION
 

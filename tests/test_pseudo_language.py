@@ -30,7 +30,7 @@ from dsar.config import ROOT
 from dsar.extensions import db
 from dsar.models import Request, RequestStatus
 from dsar.services import decisions, manual_chase, review
-from tests.conftest import body_of, csrf_token, download_answer, link_in, pdf_text
+from tests.conftest import body_of, csrf_token, download_answer, link_in, pdf_text, staff_post
 from tests.test_i18n import subject_of
 
 PSEUDO = "eo"  # a locale Babel knows (dates, numbers) that we do not ship
@@ -308,3 +308,49 @@ def test_a_system_owners_emails_and_page_leave_no_string_untranslated(
     assert len([k for k in seen if k.startswith("owner email")]) >= 3  # task, reminder, erase
     exempt = [*INSTRUCTIONS.splitlines(), "Paper archive", "Kim Keeper", *not_ours(app)]
     check(seen, exempt)
+
+
+def test_what_the_person_is_told_while_waiting_leaves_no_string_untranslated(
+    app: Flask,
+    client: FlaskClient,
+    in_pseudo: None,
+    outbox: Callable[[], list],
+    login: Callable[[str], str],
+) -> None:
+    from tests.test_manual import archive
+    from tests.test_person_informed import minutes_pass
+
+    archive()  # part of the search is done by hand: the request stays open
+    client.set_cookie(i18n.COOKIE, PSEUDO)
+    seen: dict[str, str] = {}
+    data = {"csrf_token": csrf_token(client, "/request"), "kind": "access", "regime": "uk_gdpr"}
+    tracking = client.post("/request", data={**data, **PERSON}).headers["Location"]
+    token = csrf_token(client, tracking)
+    client.post(f"{tracking}/verify-again", data={"csrf_token": token})  # too soon
+    seen["resend refused"] = visible(client.get(tracking).get_data(as_text=True))
+    minutes_pass(3)
+    client.post(f"{tracking}/verify-again", data={"csrf_token": token})
+    seen["resent"] = visible(client.get(tracking).get_data(as_text=True))
+    link = link_in(outbox()[-1], r"http://dsar\.test/r/\S+/verify/\S+")
+    verify = link.removeprefix("http://dsar.test")
+    assert client.post(verify, data={"csrf_token": csrf_token(client, verify)}).status_code == 302
+    reference = db.session.scalars(select(Request)).one().reference
+    login("officer")
+    staff_post(client, reference, "clarify", question="Which account?", pause="y")
+    staff_post(client, reference, "extend", reason="Many systems.")
+    client.set_cookie(i18n.COOKIE, PSEUDO)
+    seen["paused, asked, extended, by hand"] = visible(client.get(tracking).get_data(True))
+    staff_post(client, reference, "resume")
+    staff_post(client, reference, "pause", reason="A copy of your passport.")
+    client.set_cookie(i18n.COOKIE, PSEUDO)
+    seen["paused by the officer"] = visible(client.get(tracking).get_data(True))
+    expired = client.post(
+        "/request",
+        data={**data, **PERSON, "csrf_token": "old"},
+        headers={"Accept-Language": PSEUDO},
+    )
+    seen["an expired form"] = visible(expired.get_data(as_text=True))
+    for n, message in enumerate(m for m in outbox() if m["To"] == PERSON["email"]):
+        seen[f"email {n}: {message['Subject']!r}"] = subject_of(message) + "\n" + body_of(message)
+    exempt = ["Which account?", "Many systems.", "A copy of your passport.", "Paper archive"]
+    check(seen, exempt + not_ours(app))

@@ -16,6 +16,7 @@ from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import limiter
 from dsar.forms import Form
 from dsar.models import Request
+from dsar.portal import kept
 from dsar.portal.views import bp, request_or_404
 from dsar.services import appeals
 
@@ -47,6 +48,10 @@ def _appeal(req: Request, action: str) -> Any:
         else:
             flash("appealed", "receipt")
             return redirect(url_for("portal.status", token=filed.tracking_token))
+    return _page(req, form, action)
+
+
+def _page(req: Request, form: AppealForm, action: str) -> tuple[str, int]:
     page = render_template(
         "portal/appeal.html",
         req=req,
@@ -60,18 +65,30 @@ def _appeal(req: Request, action: str) -> Any:
     return page, 422 if form.errors else 200
 
 
+def _by_link(token: str) -> Request:
+    try:
+        return appeals.find_by_link(token)
+    except LinkInvalid as exc:
+        abort(404, exc.translated())
+
+
 @bp.route("/appeal/<token>", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def appeal_by_link(token: str) -> Any:
-    try:
-        req = appeals.find_by_link(token)
-    except LinkInvalid as exc:
-        abort(404, exc.translated())
-    return _appeal(req, url_for("portal.appeal_by_link", token=token))
+    return _appeal(_by_link(token), url_for("portal.appeal_by_link", token=token))
 
 
 @bp.route("/r/<token>/appeal", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def appeal(token: str) -> Any:
-    req = request_or_404(token)
-    return _appeal(req, url_for("portal.appeal", token=token))
+    return _appeal(request_or_404(token), url_for("portal.appeal", token=token))
+
+
+@kept.refills("portal.appeal_by_link")
+def _refill_by_link(token: str) -> tuple[str, int]:
+    return _page(_by_link(token), AppealForm(), url_for("portal.appeal_by_link", token=token))
+
+
+@kept.refills("portal.appeal")
+def _refill(token: str) -> tuple[str, int]:
+    return _page(request_or_404(token), AppealForm(), url_for("portal.appeal", token=token))

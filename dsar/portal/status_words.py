@@ -20,6 +20,7 @@ from dsar.models import (
     TaskAction,
     TaskStatus,
 )
+from dsar.portal.notices import notices
 from dsar.rules import Unit, citations
 from dsar.services import delivery
 
@@ -191,6 +192,7 @@ def state(req: Request) -> dict[str, Any]:
         )
     done = sum(1 for t in req.tasks if t.status in FINAL_TASK_STATUSES)
     return {
+        "news": [n.key for n in notices(req)],  # the page reloads when these change
         "status": req.status.value,
         "words": _status_words(req),
         "done": done,
@@ -211,6 +213,8 @@ def _status_words(req: Request) -> str:
             name=req.name,
             agent=req.agent.name,
         )
+    if req.paused_since and req.status in transitions.OPEN_STATUSES:
+        return gettext("Paused: we are waiting for information from you")
     if req.is_appeal and req.status is RequestStatus.DENIED:
         return gettext("Closed: after your appeal, we upheld our decision")
     return str(STATUS_WORDS[req.status])

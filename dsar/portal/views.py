@@ -8,15 +8,16 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import get_locale, gettext
 
 from dsar import i18n, rules
-from dsar.exceptions import IntakeRefused, LinkInvalid
+from dsar.exceptions import IntakeRefused, LinkExpired, LinkInvalid
 from dsar.extensions import limiter
 from dsar.models import (
     Request,
     RequestKind,
     RequestStatus,
 )
-from dsar.portal import status_words
+from dsar.portal import kept, status_words
 from dsar.portal.forms import ConfirmForm, GpcForm, RequestForm
+from dsar.portal.notices import notices
 from dsar.rules import agents as agent_rules
 from dsar.services import appeals, delivery, intake
 
@@ -71,7 +72,12 @@ def gpc_opt_out() -> Any:
         else:
             flash("submitted", "receipt")
             return redirect(url_for("portal.status", token=receipt.tracking_token))
-    return render_template("portal/gpc.html", gpc_form=form), 422
+    return _gpc_page(form)
+
+
+@kept.refills("portal.gpc_opt_out")
+def _gpc_page(form: GpcForm | None = None) -> tuple[str, int]:
+    return render_template("portal/gpc.html", gpc_form=form or GpcForm(prefix="gpc")), 422
 
 
 @bp.route("/request", methods=["GET", "POST"])
@@ -112,6 +118,12 @@ def new_request() -> Any:
         else:
             flash("submitted", "receipt")
             return redirect(url_for("portal.status", token=receipt.tracking_token))
+    return _request_page(form)
+
+
+@kept.refills("portal.new_request")
+def _request_page(form: RequestForm | None = None) -> tuple[str, int]:
+    form = form or RequestForm()  # a refill: as posted
     status = 422 if form.errors else 200
     return render_template(
         "portal/request_form.html",
@@ -146,6 +158,7 @@ def status(token: str) -> str:
         regime=regime,
         kind_label=rules.KIND_LABELS[req.kind],
         progress=status_words.state(req),
+        notices=notices(req),
         why=status_words.why_this_date(req),
         delivery_state=delivery.state(req),
         granted=delivery_views.granted(req),
@@ -166,12 +179,32 @@ def verify(token: str, code: str) -> Any:
     if form.validate_on_submit():
         try:
             intake.verify(token, code)
+        except LinkExpired:  # the request's page offers a fresh link
+            flash("link_expired", "receipt")
+            return redirect(url_for("portal.status", token=token))
         except LinkInvalid as exc:
             abort(404, exc.translated())
         flash("verified", "receipt")
         return redirect(url_for("portal.status", token=token))
     req = request_or_404(token)
     return render_template("portal/verify.html", req=req, form=form, token=token, code=code)
+
+
+@bp.post("/r/<token>/verify-again")
+@limiter.limit("10 per hour")
+def verify_again(token: str) -> Any:
+    """Send the confirmation email again: the same request, a fresh link."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400, gettext("The form expired. Reload the page and try again."))
+    try:
+        intake.send_verification_again(token)
+    except LinkInvalid as exc:
+        abort(404, exc.translated())
+    except IntakeRefused as exc:
+        flash(exc.translated(), "error")
+    else:
+        flash("resent", "receipt")
+    return redirect(url_for("portal.status", token=token))
 
 
 @bp.post("/r/<token>/verify/<code>/disown")

@@ -69,7 +69,11 @@ def _open(req: Request) -> None:
         raise ClockRefused(f"{req.reference} is {req.status.value}: its clock has stopped.")
 
 
-def pause(req: Request, *, reason: str, actor: str, now: datetime | None = None) -> None:
+def pause(
+    req: Request, *, reason: str, actor: str, now: datetime | None = None, tell: bool = True
+) -> None:
+    """Stop the clock while we wait for the person, and tell them why (one email; a caller
+    whose own email says it, as a clarification's does, passes `tell=False`)."""
     rules = regime(req.regime)
     if rules.pause is None:
         note = rules.notes[0] if rules.notes else ""
@@ -78,13 +82,25 @@ def pause(req: Request, *, reason: str, actor: str, now: datetime | None = None)
     if req.paused_since is not None:
         raise ClockRefused(f"The clock has been paused since {req.paused_since:%-d %B %Y}.")
     now = now or utcnow()
-    record(req, "clock_paused", actor=actor, detail={"reason": _reason(reason)}).at = now
+    reason = _reason(reason)
+    record(req, "clock_paused", actor=actor, detail={"reason": reason}).at = now
     db.session.flush()
     recompute(req, today=local_day(now))
     db.session.commit()
+    if tell:
+        mail.send(
+            to=req.email,
+            subject=_l("Your request %(reference)s is paused", reference=req.reference),
+            template="paused",
+            request=req,
+            reason=reason,
+            citation=rules.pause.citation,
+            request_id=req.id,
+        )
 
 
 def resume(req: Request, *, actor: str, now: datetime | None = None) -> None:
+    """Start the clock again, and tell the person the new date."""
     _open(req)
     if req.paused_since is None:
         raise ClockRefused("The clock is not paused.")
@@ -93,6 +109,13 @@ def resume(req: Request, *, actor: str, now: datetime | None = None) -> None:
     db.session.flush()
     recompute(req, today=local_day(now))
     db.session.commit()
+    mail.send(
+        to=req.email,
+        subject=_l("Your request %(reference)s is going ahead", reference=req.reference),
+        template="resumed",
+        request=req,
+        request_id=req.id,
+    )
 
 
 def extend(req: Request, *, reason: str, actor: str, now: datetime | None = None) -> None:

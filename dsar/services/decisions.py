@@ -9,6 +9,7 @@ from sqlalchemy import select
 from dsar import mail, transitions
 from dsar.exceptions import DecisionRefused
 from dsar.extensions import db
+from dsar.i18n import N_
 from dsar.models import (
     FINAL_TASK_STATUSES,
     Request,
@@ -161,6 +162,10 @@ def deny(req: Request, reason_key: str, text: str, *, actor: str) -> None:
     )
 
 
+# The reason a clarification pauses the clock: stored as written, shown translated.
+WAITING_FOR_ANSWER = N_("waiting for the person's clarification")
+
+
 def ask_clarification(req: Request, question: str, *, actor: str, pause: bool) -> None:
     """Ask the person a question; pause the clock too where the law allows it."""
     question = _text(question, "question")
@@ -168,17 +173,19 @@ def ask_clarification(req: Request, question: str, *, actor: str, pause: bool) -
         raise DecisionRefused(f"{req.reference} is closed.")
     record(req, "clarification_requested", actor=actor, detail={"question": question})
     db.session.commit()
+    rules = regime(req.regime)
+    pausing = pause and rules.pause and "clarification" in rules.pause.grounds
+    if pausing and not req.paused_since:  # one email says both: the question, the pause
+        clock.pause(req, reason=WAITING_FOR_ANSWER, actor=actor, tell=False)
     mail.send(
         to=req.email,
         subject=_l("A question about your request %(reference)s", reference=req.reference),
         template="clarification",
         request=req,
         question=question,
+        paused=req.paused_since is not None,
         request_id=req.id,
     )
-    rules = regime(req.regime)
-    if pause and rules.pause and "clarification" in rules.pause.grounds and not req.paused_since:
-        clock.pause(req, reason="waiting for the person's clarification", actor=actor)
 
 
 def mark_duplicate(req: Request, of_reference: str, *, actor: str) -> None:

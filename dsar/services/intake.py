@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import LazyString
@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from dsar import i18n, mail, transitions
-from dsar.exceptions import IntakeRefused, LinkInvalid
+from dsar.exceptions import IntakeRefused, LinkExpired, LinkInvalid
 from dsar.extensions import db
 from dsar.i18n import N_
 from dsar.models import ApiKey, Request, RequestKind, RequestStatus, utcnow
@@ -182,31 +182,82 @@ def submit_gpc_opt_out(
 
 
 def _ask_for_verification(req: Request, tracking: str, *, now: datetime) -> None:
+    token = _new_verification(req, now)
+    before = transitions.move(req, RequestStatus.AWAITING_VERIFICATION)
+    record(req, "verification_requested", actor="system", before=before, after=req.status)
+    db.session.commit()
+    _send_verification(req, tracking, token)
+
+
+def _new_verification(req: Request, now: datetime) -> str:
+    """A fresh confirmation link's token: the one before it stops working."""
     token = new_token()
     req.verification_hash = digest(token)
     hours = current_app.config["DSAR_VERIFY_HOURS"]
     req.verification_expires_at = now + timedelta(hours=hours)
-    before = transitions.move(req, RequestStatus.AWAITING_VERIFICATION)
-    record(req, "verification_requested", actor="system", before=before, after=req.status)
-    db.session.commit()
+    return token
+
+
+def _verification_email(req: Request, tracking: str, token: str) -> dict[str, object]:
+    """The confirmation email's subject, template and links (to the person, or to the
+    person an agent acts for)."""
     by_agent = req.agent is not None
-    acknowledge(
-        req,
-        subject=(
-            _l(
-                "Did you ask %(agent)s to make a request for you? (%(reference)s)",
-                agent=req.agent.name,
-                reference=req.reference,
-            )
-            if by_agent
-            else _l("Please confirm your request %(reference)s", reference=req.reference)
-        ),
-        template="verify_agent" if by_agent else "verify",
-        link=verification_url(tracking, token),
-        tracking_link=tracking_url(tracking),
-        hours=hours,
-    )
+    return {
+        "subject": _l(
+            "Did you ask %(agent)s to make a request for you? (%(reference)s)",
+            agent=req.agent.name,
+            reference=req.reference,
+        )
+        if req.agent is not None
+        else _l("Please confirm your request %(reference)s", reference=req.reference),
+        "template": "verify_agent" if by_agent else "verify",
+        "link": verification_url(tracking, token),
+        "tracking_link": tracking_url(tracking),
+        "hours": current_app.config["DSAR_VERIFY_HOURS"],
+    }
+
+
+def _send_verification(req: Request, tracking: str, token: str) -> None:
+    acknowledge(req, **_verification_email(req, tracking, token))  # type: ignore[arg-type]
     agents.tell_agent(req, tracking_url(tracking))
+
+
+RESEND_GAP = timedelta(minutes=2)
+
+
+def send_verification_again(tracking_token: str, *, now: datetime | None = None) -> Request:
+    """The confirmation email once more, with a fresh link (the old one stops working): for
+    an email that never came or a link that expired. Never a second request; at most one
+    every RESEND_GAP."""
+    req = find_by_tracking(tracking_token)
+    if req.status is not RequestStatus.AWAITING_VERIFICATION:
+        raise IntakeRefused(N_("This request is already confirmed: there is nothing to resend."))
+    now = now or utcnow()
+    sent = [
+        e.at for e in req.events if e.action in ("verification_requested", "verification_resent")
+    ]
+    if sent and now - _aware(max(sent)) < RESEND_GAP:
+        raise IntakeRefused(
+            N_(
+                "We sent the email less than two minutes ago. Check your inbox and your spam "
+                "folder; if it is not there, ask again in two minutes."
+            )
+        )
+    token = _new_verification(req, now)
+    record(req, "verification_resent", actor="person")
+    db.session.commit()
+    mail.send(
+        to=req.email,
+        request=req,
+        request_id=req.id,
+        **_verification_email(req, tracking_token, token),
+    )
+    return req
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; ours are all UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _mark_verified(req: Request, *, by: str, actor: str, now: datetime) -> None:
@@ -280,7 +331,9 @@ def verify(tracking_token: str, verification_token: str, *, now: datetime | None
     now = now or utcnow()
     expires = req.verification_expires_at
     if expires is not None and expires < now:
-        raise LinkInvalid(N_("This confirmation link has expired. Please submit a new request."))
+        raise LinkExpired(
+            N_("This confirmation link has expired. On your request's page, ask for a new one.")
+        )
     _mark_verified(req, by="email", actor="person", now=now)
     if req.agent is not None:
         record(req, "agent_confirmed", actor="person", detail={"agent_id": req.agent_id})

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from dsar import i18n, mail, transitions
 from dsar.documents.words import system_name
@@ -28,7 +27,6 @@ from dsar.models import (
     FINAL_TASK_STATUSES,
     DataSystem,
     Event,
-    Reminder,
     Request,
     SystemKind,
     Task,
@@ -36,9 +34,8 @@ from dsar.models import (
     TaskStatus,
     utcnow,
 )
-from dsar.services import manual_words
+from dsar.services import manual_notices, manual_words
 from dsar.services.events import record
-from dsar.services.recipients import officers
 from dsar.tokens import digest, new_token
 
 log = logging.getLogger(__name__)
@@ -146,7 +143,7 @@ def issue_link(
     if not contact:
         record(task.request, "manual_task_unassigned", actor=actor, detail={**detail, "n": number})
         db.session.commit()
-        escalate(task, number, why="unassigned", now=now)
+        manual_notices.escalate(task, number, why="unassigned", now=now, due=None)
         return True
     due = local_date(due_at)
     record(
@@ -161,6 +158,7 @@ def issue_link(
     except (OSError, mail.MailError):
         _mail_failed(task)
         return False
+    manual_notices.tell_person(task, due)
     return True
 
 
@@ -267,64 +265,3 @@ def resend(req: Request, task_id: int, *, actor: str) -> None:
             f"{task.system.name} has no contact address; an admin must add one first."
         )
     issue_link(task, force=True, actor=actor)
-
-
-# -- telling the officers ---------------------------------------------------------------
-
-
-def claim(task: Task, key: str) -> Reminder | None:
-    """Claim one message for this task; None when another worker or run already did."""
-    try:
-        with db.session.begin_nested():
-            reminder = Reminder(request_id=task.request_id, key=key)
-            db.session.add(reminder)
-    except IntegrityError:
-        return None
-    return reminder
-
-
-def escalate(task: Task, number: int, *, why: str, now: datetime) -> bool:
-    """Tell the request's assignee (or every officer) once that the owner has not acted."""
-    reminder = claim(task, f"task-{task.id}-{number}-escalate")
-    if reminder is None:
-        return False
-    opened = db.session.execute(
-        update(Task)
-        .where(Task.id == task.id, Task.status == TaskStatus.ACTION_REQUIRED)
-        .values(escalated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if opened.rowcount != 1:  # type: ignore[attr-defined]
-        db.session.rollback()  # reported meanwhile: nothing to escalate
-        return False
-    task.escalated_at = now
-    req = task.request
-    recipients = officers(req)
-    reminder.recipients = len(recipients)
-    record(
-        req,
-        "manual_task_escalated",
-        actor="system",
-        detail={
-            "task": task.id,
-            "system": task.system.key,
-            "why": why,
-            "recipients": len(recipients),
-        },
-    )
-    for to in recipients:
-        mail.send(
-            to=to,
-            subject=f"Owner has not acted: {task.system.name} for {req.reference}"
-            if why == "overdue"
-            else f"No owner to ask: {task.system.name} for {req.reference}",
-            template="manual_escalated",
-            task=task,
-            request=req,
-            system=task.system,
-            why=why,
-            due=due_date(task),
-            request_id=req.id,
-        )
-    db.session.commit()
-    return True

@@ -18,13 +18,8 @@ from dsar.extensions import db
 from dsar.models import DataSystem, SystemKind, Task, TaskStatus, utcnow
 from dsar.services import manual_words
 from dsar.services.events import record
-from dsar.services.manual import (
-    claim,
-    escalate,
-    issue_link,
-    link_info,
-    local_date,
-)
+from dsar.services.manual import issue_link, link_info, local_date
+from dsar.services.manual_notices import claim, escalate
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +78,8 @@ def _chase_one(task: Task, now: datetime, offsets: list[int], counts: dict[str, 
     due_at = datetime.fromisoformat(link["due_at"])
     number = int(link["n"])
     if now >= due_at:
-        if task.escalated_at is None and escalate(task, number, why="overdue", now=now):
+        due = local_date(due_at)
+        if task.escalated_at is None and escalate(task, number, why="overdue", now=now, due=due):
             counts["escalated"] += 1
         return
     # Only the latest reminder reached is sent: a chase that ran late sends one, not three.

@@ -32,8 +32,7 @@ class LogoutForm(Form):
 
 
 class ReasonForm(Form):
-    """Pause or extend: the reason goes into the history (and, for an extension, to the
-    person)."""
+    """Pause or extend: the reason goes into the history and, in an email, to the person."""
 
     reason = TextAreaField(
         "Reason",

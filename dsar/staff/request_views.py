@@ -199,7 +199,9 @@ def pause(reference: str) -> Any:
         return redirect(url_for("staff.request_page", reference=reference))
     by = actor()
     return act_on(
-        reference, lambda r: clock.pause(r, reason=reason, actor=by), "The clock is paused."
+        reference,
+        lambda r: clock.pause(r, reason=reason, actor=by),
+        "The clock is paused; the person has been told why.",
     )
 
 
@@ -209,7 +211,11 @@ def resume(reference: str) -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form expired; reload the page and try again.")
     by = actor()
-    return act_on(reference, lambda r: clock.resume(r, actor=by), "The clock is running again.")
+    return act_on(
+        reference,
+        lambda r: clock.resume(r, actor=by),
+        "The clock is running again; the person has been told the new date.",
+    )
 
 
 @bp.post("/requests/<reference>/extend")

@@ -1,5 +1,6 @@
-// Refresh the status page while the request is open; reload once the status changes, or
-// once the answer can be delivered (the reloaded page then offers the download-code step).
+// Refresh the status page while the request is open; reload once the status changes, once
+// a notice comes or goes (the clock paused, a question asked), or once the answer can be
+// delivered (the reloaded page then offers the download-code step).
 // A failed check is retried every 5 s; only an invalid link (404) stops the checks.
 (function () {
   "use strict";
@@ -8,6 +9,7 @@
   var url = card.dataset.progressUrl;
   var shown = card.dataset.status;
   var delivery = card.dataset.delivery;
+  var news = card.dataset.news || "";  // the notices shown (a pause, a question…)
 
   function render(p) {
     var bar = document.getElementById("progress-bar");
@@ -43,7 +45,8 @@
       })
       .then(function (p) {
         if (!p) { return; }
-        if (p.status !== shown || (p.delivery && p.delivery !== delivery)) {
+        var changed = (p.news || []).join(" ") !== news;
+        if (p.status !== shown || (p.delivery && p.delivery !== delivery) || changed) {
           window.location.reload();
           return;
         }
