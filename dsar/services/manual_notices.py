@@ -86,7 +86,7 @@ def tell_person(task: Task, due: date) -> bool:
     """Tell the person, once per request, that part of the search is done by hand and by
     when the colleague reports (the first owner's link of the request sends it)."""
     req = task.request
-    if claim(task, f"person-waiting-for-owner-{req.id}") is None:
+    if claim(task, f"owner-wait-{req.id}") is None:  # a key holds at most 32 characters
         return False
     record(req, "person_told_waiting", actor="system", detail={"task": task.id})
     db.session.commit()
