@@ -537,3 +537,17 @@ class Redaction(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NoticeVersion(db.Model):
+    """One published version of the transparency page: what the registry said about the
+    enabled systems (dsar.services.transparency). A new row each time that changes; rows
+    are never updated, so an earlier version reads as it was."""
+
+    __tablename__ = "notice_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)  # 1, 2, 3… as people cite it
+    sha256: Mapped[str] = mapped_column(String(64))  # of `content`, canonical JSON
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

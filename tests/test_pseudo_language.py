@@ -354,3 +354,20 @@ def test_what_the_person_is_told_while_waiting_leaves_no_string_untranslated(
         seen[f"email {n}: {message['Subject']!r}"] = subject_of(message) + "\n" + body_of(message)
     exempt = ["Which account?", "Many systems.", "A copy of your passport.", "Paper archive"]
     check(seen, exempt + not_ours(app))
+
+
+def test_the_transparency_page_leaves_no_string_untranslated(
+    app: Flask, client: FlaskClient, in_pseudo: None, demo_systems: list[str]
+) -> None:
+    from dsar.services import systems
+
+    client.set_cookie(i18n.COOKIE, PSEUDO)
+    seen = {"transparency page": visible(client.get("/privacy").get_data(as_text=True))}
+    crm = systems.get("crm")
+    assert crm is not None
+    systems.set_enabled(crm, False, actor="cli")
+    seen["current"] = visible(client.get("/privacy").get_data(as_text=True))
+    seen["version 1"] = visible(client.get("/privacy/versions/1").get_data(as_text=True))
+    seen["versions"] = visible(client.get("/privacy/versions").get_data(as_text=True))
+    seen["no such version"] = visible(client.get("/privacy/versions/9").get_data(as_text=True))
+    check(seen, not_ours(app))

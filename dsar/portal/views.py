@@ -230,4 +230,9 @@ def no_store(response: Any) -> Any:
 
 # The answer's delivery (download codes, grants, files) and the appeal form register on
 # `bp` when imported.
-from dsar.portal import appeal_views, delivery_views, language_views  # noqa: E402, F401
+from dsar.portal import (  # noqa: E402, F401
+    appeal_views,
+    delivery_views,
+    language_views,
+    transparency_views,
+)
