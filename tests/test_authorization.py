@@ -57,6 +57,11 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("staff.revoke_agent", "POST"): {**ACTORS, "officer": {404}, "admin": {404}},  # no agent 1
     ("portal.verify", "GET"): everyone(200),
     ("portal.verify", "POST"): everyone(302),
+    # The waiting request's email went out a moment ago: "ask again in two minutes", in words.
+    ("portal.verify_again", "POST"): everyone(302),
+    ("portal.transparency_page", "GET"): everyone(200),
+    ("portal.transparency_versions", "GET"): everyone(200),
+    ("portal.transparency_version", "GET"): everyone(200),
     ("owner.task", "GET"): everyone(404),  # not a task link: "used or expired"
     ("owner.task", "POST"): everyone(404),
     ("staff.resend_task_link", "POST"): ACTORS,
@@ -202,6 +207,7 @@ def url_for_rule(app: Flask, endpoint: str, world: dict[str, str]) -> str:
         "filename": "css/app.css",
         "page": 1,
         "redaction_id": 1,
+        "number": 1,
     }
     return rule.build({k: values[k] for k in rule.arguments})[1]
 
