@@ -44,6 +44,7 @@ PERSON_FACING = frozenset(
         "resumed",
         "waiting_for_owner",
         "verify_again",
+        "message",
     }
 )
 _LINK_WORDS = {"link": "verification link", "task_link": "system owner's task link"}

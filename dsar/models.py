@@ -318,6 +318,7 @@ class Request(db.Model):
     documents: Mapped[list[Document]] = relationship(
         back_populates="request", order_by="Document.id", cascade="all, delete-orphan"
     )
+    messages: Mapped[list[Message]] = relationship(order_by="Message.id", viewonly=True)
     correspondence: Mapped[list[Correspondence]] = relationship(
         back_populates="request", order_by="Correspondence.id", cascade="all, delete-orphan"
     )
@@ -551,3 +552,21 @@ class NoticeVersion(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))  # of `content`, canonical JSON
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Message(db.Model):
+    """A message on a request's thread: the person's (from their tracking page) or the
+    privacy team's (from the request's page, emailed to the person). The text stays here,
+    never in an event; files the person sends are `Correspondence` rows (purpose "message")
+    listed in `file_ids`."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    sender: Mapped[str] = mapped_column(String(16))  # "person" or "staff"
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    answers_question: Mapped[bool] = mapped_column(default=False)
+    file_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

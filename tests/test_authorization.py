@@ -60,6 +60,7 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     # The waiting request's email went out a moment ago: "ask again in two minutes", in words.
     ("portal.verify_again", "POST"): everyone(302),
     ("portal.transparency_page", "GET"): everyone(200),
+    ("portal.send_message", "POST"): everyone(422),  # empty: said in words, nothing stored
     ("portal.transparency_versions", "GET"): everyone(200),
     ("portal.transparency_version", "GET"): everyone(200),
     ("owner.task", "GET"): everyone(404),  # not a task link: "used or expired"
@@ -116,6 +117,7 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
             "note",
             "pause",
             "resume",
+            "reply",
             "spam",
             "task_done",
             "retry_task",

@@ -121,7 +121,7 @@ def test_a_question_that_pauses_the_clock_sends_one_email_saying_both(
     assert question in body and "the clock on your request is paused" in body
     page = client.get(tracking).get_data(as_text=True)
     assert question in notice(page, "question")
-    assert "Please reply to that email" in notice(page, "question")
+    assert "Please answer below, or reply to that email" in notice(page, "question")
     assert "It starts again as soon as we have your answer." in notice(page, "paused")
     assert "Why: waiting for the person's clarification" in notice(page, "paused")
 

@@ -371,3 +371,40 @@ def test_the_transparency_page_leaves_no_string_untranslated(
     seen["versions"] = visible(client.get("/privacy/versions").get_data(as_text=True))
     seen["no such version"] = visible(client.get("/privacy/versions/9").get_data(as_text=True))
     check(seen, not_ours(app))
+
+
+def test_the_thread_with_the_privacy_team_leaves_no_string_untranslated(
+    app: Flask,
+    client: FlaskClient,
+    in_pseudo: None,
+    outbox: Callable[[], list],
+    login: Callable[[str], str],
+) -> None:
+    from tests.test_manual import archive
+
+    archive()
+    client.set_cookie(i18n.COOKIE, PSEUDO)
+    data = {"csrf_token": csrf_token(client, "/request"), "kind": "access", "regime": "uk_gdpr"}
+    tracking = client.post("/request", data={**data, **PERSON}).headers["Location"]
+    token = csrf_token(client, tracking)
+    early = client.post(f"{tracking}/messages", data={"csrf_token": token, "body": "Hello"})
+    seen = {"writing before confirming": visible(early.get_data(as_text=True))}
+    link = link_in(outbox()[-1], r"http://dsar\.test/r/\S+/verify/\S+")
+    verify = link.removeprefix("http://dsar.test")
+    assert client.post(verify, data={"csrf_token": csrf_token(client, verify)}).status_code == 302
+    reference = db.session.scalars(select(Request)).one().reference
+    login("officer")
+    staff_post(client, reference, "clarify", question="Which account?", pause="y")
+    client.set_cookie(i18n.COOKIE, PSEUDO)
+    seen["asked"] = visible(client.get(tracking).get_data(as_text=True))
+    empty = client.post(f"{tracking}/messages", data={"csrf_token": token, "body": ""})
+    seen["an empty answer"] = visible(empty.get_data(as_text=True))
+    client.post(f"{tracking}/messages", data={"csrf_token": token, "body": "The old one."})
+    seen["answered"] = visible(client.get(tracking).get_data(as_text=True))
+    staff_post(client, reference, "reply", text="Thank you, found it.")
+    client.set_cookie(i18n.COOKIE, PSEUDO)
+    seen["replied"] = visible(client.get(tracking).get_data(as_text=True))
+    for n, message in enumerate(m for m in outbox() if m["To"] == PERSON["email"]):
+        seen[f"email {n}: {message['Subject']!r}"] = subject_of(message) + "\n" + body_of(message)
+    exempt = ["Which account?", "The old one.", "Thank you, found it.", "Paper archive"]
+    check(seen, exempt + not_ours(app))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import LazyString, gettext
+from flask_babel import LazyString, format_number, gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 from wtforms import (
@@ -10,6 +10,7 @@ from wtforms import (
     EmailField,
     Field,
     FileField,
+    MultipleFileField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -22,7 +23,7 @@ from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, V
 from dsar import inputs
 from dsar.forms import Form
 from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES
-from dsar.services import agents, uploads
+from dsar.services import agents, messages, uploads
 
 LIMITS = inputs.LIMITS
 
@@ -210,3 +211,20 @@ class CodeForm(Form):
             Regexp(r"^[0-9 -]+$", message=_l("The code is made of digits only.")),
         ],
     )
+
+
+class MessageForm(Form):
+    body = TextAreaField(
+        _l("Your message"),
+        validators=[
+            InputRequired(_l("Write your message.")),
+            Length(
+                max=messages.MAX_TEXT,
+                message=_l(
+                    "Keep your message under %(limit)s characters.",
+                    limit=LazyString(format_number, messages.MAX_TEXT),
+                ),
+            ),
+        ],
+    )
+    files = MultipleFileField(_l("Files (optional)"))

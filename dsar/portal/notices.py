@@ -12,7 +12,7 @@ from dsar import i18n, rules, transitions
 from dsar.documents.words import system_name
 from dsar.models import Event, Request, SystemKind, TaskStatus
 from dsar.rules import citations
-from dsar.services import manual
+from dsar.services import manual, messages
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,10 @@ def notices(req: Request) -> list[Notice]:
     if req.status not in transitions.OPEN_STATUSES:
         return []
     out: list[Notice] = []
-    question = _last(req, "clarification_requested")
-    resumed = _last(req, "clock_resumed")
-    if question is not None and resumed is not None and resumed.id > question.id:
-        question = None  # answered: the clock runs again
+    question = messages.open_question(req)  # answered on the page, or the clock runs again
     reply = gettext(
-        "Please reply to that email, keeping the reference %(reference)s in the subject.",
+        "Please answer below, or reply to that email keeping the reference %(reference)s in "
+        "the subject.",
         reference=req.reference,
     )
     if question is not None:

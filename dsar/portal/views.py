@@ -16,10 +16,10 @@ from dsar.models import (
     RequestStatus,
 )
 from dsar.portal import kept, status_words
-from dsar.portal.forms import ConfirmForm, GpcForm, RequestForm
+from dsar.portal.forms import ConfirmForm, GpcForm, MessageForm, RequestForm
 from dsar.portal.notices import notices
 from dsar.rules import agents as agent_rules
-from dsar.services import appeals, delivery, intake
+from dsar.services import appeals, delivery, intake, messages, uploads
 
 bp = Blueprint("portal", __name__)
 
@@ -149,7 +149,11 @@ def _laws_by_kind() -> dict[str, str]:
 
 @bp.get("/r/<token>")
 def status(token: str) -> str:
-    req = request_or_404(token)
+    return status_page(token, request_or_404(token))
+
+
+def status_page(token: str, req: Request, *, message_form: Any = None) -> str:
+    """The tracking page; `message_form` as sent, when the person's message was refused."""
     regime = rules.regime(req.regime)
     return render_template(
         "portal/status.html",
@@ -165,6 +169,11 @@ def status(token: str) -> str:
         send_form=ConfirmForm(),
         denial=regime.denial(req.denial_reason) if req.status is RequestStatus.DENIED else None,
         may_appeal=appeals.may_appeal(req),
+        thread=[(m, messages.files_of(req, m)) for m in req.messages],
+        may_write=messages.may_write(req),
+        answering=messages.open_question(req) is not None,
+        message_form=message_form or MessageForm(),
+        max_files=uploads.MAX_FILES,
     )
 
 
@@ -234,5 +243,6 @@ from dsar.portal import (  # noqa: E402, F401
     appeal_views,
     delivery_views,
     language_views,
+    message_views,
     transparency_views,
 )

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from dsar import deadlines, mail, transitions
 from dsar.exceptions import ClockRefused
 from dsar.extensions import db
+from dsar.i18n import N_
 from dsar.models import Request, utcnow
 from dsar.rules import regime
 from dsar.services.events import record
@@ -17,6 +18,9 @@ from dsar.services.events import record
 # Event actions that move the clock, and the deadline module's name for each.
 CLOCK_ACTIONS = {"clock_paused": "pause", "clock_resumed": "resume", "deadline_extended": "extend"}
 MAX_REASON = 1000
+# The reason a question pauses the clock: stored as written, shown translated; an answer on
+# the portal resumes a clock paused for it (dsar.services.messages).
+WAITING_FOR_ANSWER = N_("waiting for the person's clarification")
 
 
 def _zone() -> str:

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from dsar import mail, transitions
 from dsar.exceptions import DecisionRefused
 from dsar.extensions import db
-from dsar.i18n import N_
 from dsar.models import (
     FINAL_TASK_STATUSES,
     Request,
@@ -162,10 +161,6 @@ def deny(req: Request, reason_key: str, text: str, *, actor: str) -> None:
     )
 
 
-# The reason a clarification pauses the clock: stored as written, shown translated.
-WAITING_FOR_ANSWER = N_("waiting for the person's clarification")
-
-
 def ask_clarification(req: Request, question: str, *, actor: str, pause: bool) -> None:
     """Ask the person a question; pause the clock too where the law allows it."""
     question = _text(question, "question")
@@ -176,7 +171,7 @@ def ask_clarification(req: Request, question: str, *, actor: str, pause: bool) -
     rules = regime(req.regime)
     pausing = pause and rules.pause and "clarification" in rules.pause.grounds
     if pausing and not req.paused_since:  # one email says both: the question, the pause
-        clock.pause(req, reason=WAITING_FOR_ANSWER, actor=actor, tell=False)
+        clock.pause(req, reason=clock.WAITING_FOR_ANSWER, actor=actor, tell=False)
     mail.send(
         to=req.email,
         subject=_l("A question about your request %(reference)s", reference=req.reference),

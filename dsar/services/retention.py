@@ -164,6 +164,8 @@ def purge_record(req: Request, *, now: datetime, dry_run: bool = False) -> int:
     req.country = ""
     req.details = ""
     req.received_note = ""
+    for message in req.messages:  # what the person and the team wrote may name them
+        message.body = ""
     req.correction = None  # the values asked for and decided are the person's data too
     req.transfer_url = ""  # the address they gave may name them; the events keep the host only
     req.idempotency_digest = ""  # a keyed hash of the API body, which held the identity

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from dsar import inputs
@@ -13,7 +14,7 @@ from dsar.exceptions import DecisionRefused
 from dsar.extensions import db
 from dsar.models import Request, RequestKind, Task
 from dsar.rules import corrections as correction_rules
-from dsar.services import corrections, decisions
+from dsar.services import corrections, decisions, messages
 from dsar.staff.forms import (
     AssignForm,
     CancelForm,
@@ -23,6 +24,7 @@ from dsar.staff.forms import (
     DuplicateForm,
     ManualDoneForm,
     NoteForm,
+    ReplyForm,
     SkipForm,
 )
 from dsar.staff.request_views import act_on, render_page, request_or_404
@@ -64,6 +66,20 @@ def note(reference: str) -> Any:
         reference,
         lambda form, req: decisions.add_note(req, form.note.data, actor=actor()),
         "Note added.",
+    )
+
+
+@bp.post("/requests/<reference>/reply")
+@roles_required(*ACTORS)
+def reply(reference: str) -> Any:
+    """Write to the person: the message joins the thread and is emailed in their language."""
+    return _with_form(
+        ReplyForm(),
+        reference,
+        lambda form, req: messages.from_staff(
+            req, form.text.data, user_id=current_user.id, actor=actor()
+        ),
+        "Message sent to the person: on their request's page, and by email.",
     )
 
 

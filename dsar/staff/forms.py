@@ -65,6 +65,12 @@ class NoteForm(Form):
     note = _text_field("Note", "Write the note.")
 
 
+class ReplyForm(Form):
+    """A message to the person: on their request's page, and emailed."""
+
+    text = _text_field("Message to the person", "Write the message.")
+
+
 class DenyForm(Form):
     reason = SelectField("Reason", validate_choice=False)
     text = TextAreaField(

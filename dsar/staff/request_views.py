@@ -23,6 +23,7 @@ from dsar.services import (
     decisions,
     downloads,
     lifts,
+    messages,
     reminders,
     staff_intake,
 )
@@ -39,6 +40,7 @@ from dsar.staff.forms import (
     ManualDoneForm,
     NoteForm,
     ReasonForm,
+    ReplyForm,
     SkipForm,
 )
 from dsar.staff.views import ACTORS, actor, bp, roles_required
@@ -60,6 +62,7 @@ def decision_forms(req: Request) -> dict[str, Any]:
     return {
         "assign": AssignForm(),
         "note": NoteForm(),
+        "reply": ReplyForm(),
         "deny": deny,
         "clarify": ClarifyForm(),
         "duplicate": DuplicateForm(),
@@ -117,6 +120,7 @@ def render_page(req: Request, **extra: Any) -> str:
         recorded=next((e for e in req.events if e.action == "recorded_by_staff"), None),
         channels=staff_intake.CHANNELS,
         agent_rule=agent_rules.rule(req.regime) if req.agent else None,
+        thread=[(m, messages.files_of(req, m)) for m in req.messages],
         **(
             review_views.review_context(req) if req.status is RequestStatus.READY_FOR_REVIEW else {}
         ),
