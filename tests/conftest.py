@@ -391,6 +391,10 @@ def staff_post(client: FlaskClient, reference: str, action: str, **data: str) ->
     """POST one of the request page's forms as the signed-in user; return the page after."""
     page = f"/staff/requests/{reference}"
     resp = client.post(f"{page}/{action}", data={"csrf_token": csrf_token(client, page), **data})
+    if resp.status_code == 200 and 'id="confirm-button"' in resp.get_data(as_text=True):
+        # A decision that cannot be undone shows what it will do first: the officer confirms.
+        confirmed = {"csrf_token": csrf_token(client, page), **data, "confirmed": "yes"}
+        resp = client.post(f"{page}/{action}", data=confirmed)
     assert resp.status_code == 302, resp.get_data(as_text=True)
     return client.get(page).get_data(as_text=True)
 

@@ -66,6 +66,11 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("owner.task", "GET"): everyone(404),  # not a task link: "used or expired"
     ("owner.task", "POST"): everyone(404),
     ("staff.resend_task_link", "POST"): ACTORS,
+    # A decision refused before any confirmation: approving a request that waits for its
+    # email (said, back to the page), an empty denial or cancellation (422, with the page).
+    ("staff.approve", "POST"): ACTORS,
+    ("staff.deny", "POST"): {**ACTORS, "officer": {422}, "admin": {422}},
+    ("staff.cancel", "POST"): {**ACTORS, "officer": {422}, "admin": {422}},
     ("api.create_request", "POST"): everyone(401),  # staff sessions are no API key
     ("api.get_request", "GET"): everyone(401),
     ("api.response_pdf", "GET"): everyone(401),
@@ -88,7 +93,7 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("staff.new_system", "POST"): ADMIN_POST,
     ("staff.edit_system", "GET"): ADMIN_PAGE,
     ("staff.edit_system", "POST"): ADMIN_POST,
-    ("staff.disable_system", "POST"): ADMIN_POST,
+    ("staff.disable_system", "POST"): {**ADMIN_POST, "admin": {200}},  # what it does, first
     ("staff.enable_system", "POST"): ADMIN_POST,
     ("staff.check_connection", "POST"): ACTORS,
     ("auditor.chain", "GET"): ANY_STAFF,
@@ -107,11 +112,8 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     **{
         (f"staff.{name}", "POST"): ACTORS
         for name in (
-            "approve",
             "assign",
-            "cancel",
             "clarify",
-            "deny",
             "duplicate",
             "extend",
             "note",

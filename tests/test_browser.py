@@ -364,7 +364,13 @@ def test_officer_filters_the_queue_approves_a_deletion_after_its_dry_run_and_see
         "Web shop (customers and orders) — 10 records"
     )
     page.screenshot(path=tmp_path / "dry-run.png", full_page=True)
-    page.get_by_role("button", name="Approve and erase in every system").click()
+    page.get_by_role("button", name="Approve and erase in every system…").click()
+    # What it will do, per system, before anything is erased; the officer confirms.
+    effects = page.locator("#effects")
+    expect(effects).to_contain_text("Web shop (customers and orders): erase 10 records")
+    expect(effects).to_contain_text("Erased records cannot be brought back.")
+    page.screenshot(path=tmp_path / "confirm-erasure.png", full_page=True)
+    page.get_by_role("button", name="Yes, erase in every system").click()
     approved = "Approved: the erasure is running in every system."
     expect(page.get_by_role("status").filter(has_text=approved)).to_have_text(approved)
 

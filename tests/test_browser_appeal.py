@@ -50,8 +50,10 @@ def test_a_denied_virginia_request_is_appealed_and_decided_by_a_second_officer(
     sign_in(page, live_server, FIRST)
     page.goto(f"{live_server}/staff/requests/{reference}")
     page.locator("#deny-reason").select_option(value="not_verified")
-    page.locator("textarea[name=text]").fill("The confirmation link was never opened.")
-    page.get_by_role("button", name="Deny", exact=True).click()
+    page.locator("#deny-text").fill("The confirmation link was never opened.")
+    page.get_by_role("button", name="Deny…", exact=True).click()
+    expect(page.locator("#confirm")).to_contain_text("The confirmation link was never opened.")
+    page.get_by_role("button", name="Yes, deny and tell the person").click()
     expect(page.locator("#request-status")).to_have_text("denied")
     page.get_by_role("button", name="Sign out").click()
 

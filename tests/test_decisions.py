@@ -226,8 +226,13 @@ def test_an_officer_decides_from_the_request_page(
     page = staff_post(client, req.reference, "note", note="Rang the person; will verify.")
     assert "Note added." in page
     assert "Rang the person; will verify." in page
-    page = staff_post(client, req.reference, "deny", reason="other", text="")
-    assert "Write the explanation." in page
+    token = csrf_token(client, f"/staff/requests/{req.reference}")
+    refused = client.post(
+        f"/staff/requests/{req.reference}/deny", data={"csrf_token": token, "reason": "other"}
+    )
+    assert refused.status_code == 422  # refused before any confirmation, the choice kept
+    assert "Write the explanation." in refused.get_data(as_text=True)
+    assert '<option value="other" selected>' in refused.get_data(as_text=True)
     page = staff_post(client, req.reference, "deny", reason="too_many_requests", text="")
     assert "Denied; the person has been told why" in page
     assert "too many requests" in page

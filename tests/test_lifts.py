@@ -35,7 +35,7 @@ def carried_out(
         )
     )
     if kind == "objection":
-        page = post_staff(client, reference, "approve", {})
+        page = post_staff(client, reference, "approve", {"confirmed": "yes"})
         assert "Upheld" in page.get_data(as_text=True)
         run_workers(lambda: request(reference).status is RequestStatus.COMPLETED)
     assert request(reference).status is RequestStatus.COMPLETED

@@ -426,7 +426,12 @@ def test_a_disabled_system_gets_no_tasks_until_enabled_again(
         return {t.system.key for t in req.tasks}
 
     sign_in(client, ADMIN)
-    code, text = post(client, "/staff/systems/newsletter/disable")
+    code, text = post(client, "/staff/systems/newsletter/disable")  # what it does, first
+    assert code == 200
+    assert "New requests create no task for Newsletter (mailing lists)." in text
+    assert systems.get("newsletter").enabled  # nothing changed yet
+    confirmed = {"csrf_token": token(client), "confirmed": "yes"}
+    code, text = post(client, "/staff/systems/newsletter/disable", confirmed)
     assert code == 302
     assert "is disabled: new requests will not reach it" in text
     assert 'class="badge disabled"' in text

@@ -3,6 +3,8 @@ what to do with a stuck data system. Every decision is an event naming who took 
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -39,11 +41,7 @@ def _text(value: str, what: str, *, required: bool = True) -> str:
 
 
 def _move(req: Request, after: RequestStatus, action: str, actor: str, **detail: object) -> None:
-    if after not in transitions.TRANSITIONS[req.status]:
-        raise DecisionRefused(
-            f"{req.reference} is {req.status.value.replace('_', ' ')}: it cannot be "
-            f"{action.replace('_', ' ')} now."
-        )
+    check_move(req, after, action)
     before = transitions.move(req, after)
     record(req, action, actor=actor, before=before, after=after, detail=dict(detail))
 
@@ -120,8 +118,23 @@ def approve(req: Request, *, actor: str) -> None:
     workflow.advance(req)
 
 
-def deny(req: Request, reason_key: str, text: str, *, actor: str) -> None:
-    """Refuse, telling the person why, under which rule, and how to complain or appeal."""
+def check_deny(req: Request, reason_key: str, text: str) -> None:
+    """Raise DecisionRefused, in words, if this denial would be refused (before the officer
+    is asked to confirm it)."""
+    check_move(req, S.DENIED, "denied")
+    _deny_checks(req, reason_key, text)
+
+
+def check_move(req: Request, after: RequestStatus, action: str) -> None:
+    """Raise DecisionRefused if the transition table does not allow the move now."""
+    if after not in transitions.TRANSITIONS[req.status]:
+        raise DecisionRefused(
+            f"{req.reference} is {req.status.value.replace('_', ' ')}: it cannot be "
+            f"{action.replace('_', ' ')} now."
+        )
+
+
+def _deny_checks(req: Request, reason_key: str, text: str) -> tuple[Any, str]:
     rules = regime(req.regime)
     if req.is_appeal and req.status is S.AWAITING_DECISION:
         raise DecisionRefused(
@@ -135,7 +148,13 @@ def deny(req: Request, reason_key: str, text: str, *, actor: str) -> None:
     reason = rules.denial(reason_key)
     if reason is None:
         raise DecisionRefused(f"Choose one of the reasons {rules.name} allows.")
-    text = _text(text, "explanation", required=reason.free_text_required)
+    return reason, _text(text, "explanation", required=reason.free_text_required)
+
+
+def deny(req: Request, reason_key: str, text: str, *, actor: str) -> None:
+    """Refuse, telling the person why, under which rule, and how to complain or appeal."""
+    rules = regime(req.regime)
+    reason, text = _deny_checks(req, reason_key, text)
     _close(
         req,
         S.DENIED,

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from dsar.connectors import Outcome
 from dsar.exceptions import ConnectorError, SystemInvalid
 from dsar.extensions import db
-from dsar.models import DataSystem, SystemKind
+from dsar.models import FINAL_TASK_STATUSES, DataSystem, SystemKind, Task
 from dsar.services.connections import connector
 from dsar.services.events import record
 from dsar.services.system_checks import FIELDS, check_key, clean
@@ -97,6 +97,18 @@ def update(system: DataSystem, values: Mapping[str, Any], *, actor: str) -> list
     db.session.commit()
     log.info("data system %s updated by %s: %s", system.key, actor, ", ".join(changed))
     return changed
+
+
+def open_tasks(system: DataSystem) -> int:
+    """How many of the system's tasks have not finished (they run on if it is disabled)."""
+    return (
+        db.session.scalar(
+            select(func.count(Task.id)).where(
+                Task.system_id == system.id, Task.status.not_in(FINAL_TASK_STATUSES)
+            )
+        )
+        or 0
+    )
 
 
 def set_enabled(system: DataSystem, enabled: bool, *, actor: str) -> bool:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from dsar import inputs
 from dsar.exceptions import DecisionRefused
 from dsar.extensions import db
-from dsar.models import Request, RequestKind, Task
+from dsar.models import Request, RequestKind, RequestStatus, Task
 from dsar.rules import corrections as correction_rules
-from dsar.services import corrections, decisions, messages
+from dsar.services import corrections, decision_effects, decisions, messages
 from dsar.staff.forms import (
     AssignForm,
     CancelForm,
@@ -22,6 +22,7 @@ from dsar.staff.forms import (
     ConfirmForm,
     DenyForm,
     DuplicateForm,
+    LogoutForm,
     ManualDoneForm,
     NoteForm,
     ReplyForm,
@@ -83,18 +84,67 @@ def reply(reference: str) -> Any:
     )
 
 
+def confirmed() -> bool:
+    """The officer read the summary of what the decision does and confirmed it."""
+    return request.form.get("confirmed") == "yes"
+
+
+def confirm_page(
+    title: str, effects: list[str], button: str, action: str, back: str, **typed: str
+) -> tuple[str, int]:
+    """What the decision will do, and a button that sends the same form again, confirmed."""
+    return render_template(
+        "staff/confirm.html",
+        title=title,
+        effects=effects,
+        button=button,
+        action=action,
+        back=back,
+        typed=typed,
+        form=ConfirmForm(),
+        logout_form=LogoutForm(),
+    ), 200
+
+
 @bp.post("/requests/<reference>/approve")
 @roles_required(*ACTORS)
 def approve(reference: str) -> Any:
-    objection = request_or_404(reference).kind is RequestKind.OBJECTION
-    return _with_form(
-        ConfirmForm(),
+    req = request_or_404(reference)
+    objection = req.kind is RequestKind.OBJECTION
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    try:
+        decisions.check_move(req, RequestStatus.IN_PROGRESS, "approved")
+    except DecisionRefused as exc:
+        flash(str(exc), "error")
+        return _page(reference)
+    if not confirmed():
+        return confirm_page(
+            f"{'Uphold the objection' if objection else 'Approve the erasure'}: {reference}",
+            decision_effects.approve(req),
+            "Yes, uphold it in every system" if objection else "Yes, erase in every system",
+            url_for("staff.approve", reference=reference),
+            url_for("staff.request_page", reference=reference),
+        )
+    return act_on(
         reference,
-        lambda form, req: decisions.approve(req, actor=actor()),
+        lambda req: decisions.approve(req, actor=actor()),
         "Upheld: every system is marking the records."
         if objection
         else "Approved: the erasure is running in every system.",
     )
+
+
+def _errors(form: FlaskForm) -> str:
+    return " ".join(e for errors in form.errors.values() for e in errors)
+
+
+def _keep_typed(reference: str, form: FlaskForm, prefix: str, error: str) -> tuple[str, int]:
+    """The request's page again with what was typed in the refused form, and why."""
+    db.session.rollback()
+    flash(error, "error")
+    typed = {f"{prefix}_{k}": str(v or "") for k, v in form.data.items() if k != "csrf_token"}
+    return render_page(request_or_404(reference), typed=typed), 422
 
 
 @bp.post("/requests/<reference>/correction")
@@ -125,12 +175,30 @@ def decide_correction(reference: str) -> Any:
 @bp.post("/requests/<reference>/deny")
 @roles_required(*ACTORS)
 def deny(reference: str) -> Any:
-    return _with_form(
-        DenyForm(),
-        reference,
-        lambda form, req: decisions.deny(req, form.reason.data, form.text.data, actor=actor()),
-        "Denied; the person has been told why and how to complain or appeal.",
-    )
+    form = DenyForm()
+    if not form.validate_on_submit():
+        return _keep_typed(reference, form, "deny", _errors(form))
+    req = request_or_404(reference)
+    try:  # refused now, with what was typed, rather than after the officer confirmed
+        decisions.check_deny(req, form.reason.data or "", form.text.data or "")
+    except DecisionRefused as exc:
+        return _keep_typed(reference, form, "deny", str(exc))
+    if not confirmed():
+        return confirm_page(
+            f"Deny {reference}",
+            decision_effects.deny(req, form.reason.data or ""),
+            "Yes, deny and tell the person",
+            url_for("staff.deny", reference=reference),
+            url_for("staff.request_page", reference=reference),
+            reason=form.reason.data or "",
+            text=form.text.data or "",
+        )
+    try:
+        decisions.deny(req, form.reason.data, form.text.data, actor=actor())
+    except DecisionRefused as exc:
+        return _keep_typed(reference, form, "deny", str(exc))
+    flash("Denied; the person has been told why and how to complain or appeal.", "info")
+    return _page(reference)
 
 
 @bp.post("/requests/<reference>/clarify")
@@ -171,12 +239,29 @@ def spam(reference: str) -> Any:
 @bp.post("/requests/<reference>/cancel")
 @roles_required(*ACTORS)
 def cancel(reference: str) -> Any:
-    return _with_form(
-        CancelForm(),
-        reference,
-        lambda form, req: decisions.cancel(req, form.reason.data, actor=actor()),
-        "Cancelled; the person has been told why.",
-    )
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return _keep_typed(reference, form, "cancel", _errors(form))
+    req = request_or_404(reference)
+    try:
+        decisions.check_move(req, RequestStatus.CANCELLED, "cancelled")
+    except DecisionRefused as exc:
+        return _keep_typed(reference, form, "cancel", str(exc))
+    if not confirmed():
+        return confirm_page(
+            f"Cancel {reference}",
+            decision_effects.cancel(req),
+            "Yes, cancel and tell the person",
+            url_for("staff.cancel", reference=reference),
+            url_for("staff.request_page", reference=reference),
+            reason=form.reason.data or "",
+        )
+    try:
+        decisions.cancel(req, form.reason.data, actor=actor())
+    except DecisionRefused as exc:
+        return _keep_typed(reference, form, "cancel", str(exc))
+    flash("Cancelled; the person has been told why.", "info")
+    return _page(reference)
 
 
 def _task(req: Request, task_id: int) -> Task:

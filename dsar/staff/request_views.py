@@ -20,6 +20,7 @@ from dsar.services import (
     appeals,
     clock,
     corrections,
+    decision_effects,
     decisions,
     downloads,
     lifts,
@@ -121,6 +122,7 @@ def render_page(req: Request, **extra: Any) -> str:
         channels=staff_intake.CHANNELS,
         agent_rule=agent_rules.rule(req.regime) if req.agent else None,
         thread=[(m, messages.files_of(req, m)) for m in req.messages],
+        moves=decision_effects.moves(req),
         **(
             review_views.review_context(req) if req.status is RequestStatus.READY_FOR_REVIEW else {}
         ),

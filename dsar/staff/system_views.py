@@ -10,7 +10,8 @@ from flask_login import current_user, login_required
 from dsar.exceptions import SystemInvalid
 from dsar.extensions import db
 from dsar.models import DataSystem, Role, SystemKind
-from dsar.services import system_secrets, systems
+from dsar.services import decision_effects, system_secrets, systems
+from dsar.staff.decision_views import confirm_page, confirmed
 from dsar.staff.forms import ConfirmForm, LogoutForm
 from dsar.staff.system_forms import NewSystemForm, SystemForm, config_examples
 from dsar.staff.views import ACTORS, actor, bp, roles_required
@@ -130,6 +131,17 @@ def _set_enabled(key: str, enabled: bool) -> Any:
 @bp.post("/systems/<key>/disable")
 @roles_required(Role.ADMIN)
 def disable_system(key: str) -> Any:
+    system = _system_or_404(key)
+    if system.enabled and not confirmed():
+        if not ConfirmForm().validate_on_submit():
+            abort(400, "The form expired; reload the page and try again.")
+        return confirm_page(
+            f"Disable {system.name}",
+            decision_effects.disable(system, systems.open_tasks(system)),
+            "Yes, disable it",
+            url_for("staff.disable_system", key=key),
+            url_for("staff.systems_list"),
+        )
     return _set_enabled(key, False)
 
 
