@@ -14,7 +14,7 @@ from typing import Any
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms import Field, FileField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from dsar import inputs
 
@@ -59,3 +59,15 @@ class Form(FlaskForm):
         for field, why in refused:
             field.errors = [why]
         return valid and not refused
+
+
+def long_text(label: Any, required: Any, too_long: str, limit: int) -> TextAreaField:
+    """A required text area of at most `limit` characters. `too_long` is an N_ template
+    with %(limit)s, shown in the page's language with the number as it writes it ("5,000",
+    "5.000")."""
+    from flask_babel import LazyString, format_number, lazy_gettext
+
+    message = lazy_gettext(too_long, limit=LazyString(format_number, limit))
+    return TextAreaField(
+        label, validators=[InputRequired(required), Length(max=limit, message=message)]
+    )

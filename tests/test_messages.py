@@ -24,6 +24,7 @@ from tests.test_person_informed import (
     notice,
     the_request,
     to_person,
+    under_way,
 )
 
 
@@ -44,9 +45,7 @@ def counts() -> tuple[int, int]:
 def test_the_person_writes_with_a_file_and_the_officer_sees_it(
     client: FlaskClient, outbox: Callable[[], list], login: Callable[[str], str]
 ) -> None:
-    archive()
-    tracking = file_request(client)
-    confirm(client, outbox)
+    tracking = under_way(client, outbox)[0]
     letter = (io.BytesIO(b"account,opened\nA-17,2021-03-02\n"), "accounts.csv")
     resp = write(client, tracking, "I also had an account\nunder my maiden name.", [letter])
     assert resp.status_code == 302
@@ -110,9 +109,7 @@ def test_an_answer_to_a_question_that_paused_the_clock_starts_it_again(
 def test_the_officer_replies_by_email_and_on_the_page(
     client: FlaskClient, outbox: Callable[[], list], login: Callable[[str], str]
 ) -> None:
-    archive()
-    tracking = file_request(client)
-    confirm(client, outbox)
+    tracking = under_way(client, outbox)[0]
     reference = the_request().reference
     login("officer")
     staff_post(client, reference, "reply", text="We found a second account; we are searching it.")
@@ -161,9 +158,7 @@ def test_the_thread_goes_with_the_identity_when_the_record_is_purged(
     from dsar.models import utcnow
     from dsar.services import retention
 
-    archive()
-    tracking = file_request(client)
-    confirm(client, outbox)
+    tracking = under_way(client, outbox)[0]
     letter = (io.BytesIO(b"a,b\n1,2\n"), "note.csv")
     assert write(client, tracking, "My maiden name is Smith.", [letter]).status_code == 302
     req = the_request()

@@ -37,6 +37,16 @@ def confirm(client: FlaskClient, outbox: Callable[[], list]) -> None:
     assert client.post(path, data={"csrf_token": csrf_token(client, path)}).status_code == 302
 
 
+def under_way(
+    client: FlaskClient, outbox: Callable[[], list], regime: str = "uk_gdpr"
+) -> tuple[str, Request]:
+    """A confirmed access request kept open by a colleague's search by hand."""
+    archive()
+    tracking = file_request(client, regime=regime)
+    confirm(client, outbox)
+    return tracking, the_request()
+
+
 def to_person(outbox: Callable[[], list]) -> list:
     return [m for m in outbox() if m["To"] == JANE["email"]]
 
@@ -106,10 +116,7 @@ def test_a_pause_and_a_resume_each_send_one_email_and_show_on_the_page(
 def test_a_question_that_pauses_the_clock_sends_one_email_saying_both(
     client: FlaskClient, outbox: Callable[[], list], login: Callable[[str], str]
 ) -> None:
-    archive()
-    tracking = file_request(client)
-    confirm(client, outbox)
-    req = the_request()
+    tracking, req = under_way(client, outbox)
     before = len(to_person(outbox))
     login("officer")
     question = "Which of your two accounts do you mean?"
@@ -144,10 +151,7 @@ def test_a_question_where_the_law_has_no_pause_shows_and_keeps_the_clock(
 def test_an_extension_shows_its_reason_and_new_date(
     client: FlaskClient, outbox: Callable[[], list], login: Callable[[str], str]
 ) -> None:
-    archive()
-    tracking = file_request(client)
-    confirm(client, outbox)
-    req = the_request()
+    tracking, req = under_way(client, outbox)
     before = len(to_person(outbox))
     login("officer")
     staff_post(client, req.reference, "extend", reason="Twelve systems hold your data.")

@@ -6,15 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import LazyString, format_number
 from flask_babel import lazy_gettext as _l
-from wtforms import TextAreaField
-from wtforms.validators import InputRequired, Length
 
 from dsar import rules
 from dsar.exceptions import IntakeRefused, LinkInvalid
 from dsar.extensions import limiter
-from dsar.forms import Form
+from dsar.forms import Form, long_text
+from dsar.i18n import N_
 from dsar.models import Request
 from dsar.portal import kept
 from dsar.portal.views import bp, request_or_404
@@ -22,19 +20,11 @@ from dsar.services import appeals
 
 
 class AppealForm(Form):
-    grounds = TextAreaField(
+    grounds = long_text(
         _l("Why do you disagree with our decision?"),
-        validators=[
-            InputRequired(_l("Tell us why you disagree.")),
-            Length(
-                max=appeals.MAX_TEXT,
-                # "5,000" in English, "5.000" in German: the number in the page's language.
-                message=_l(
-                    "Keep this under %(limit)s characters.",
-                    limit=LazyString(format_number, appeals.MAX_TEXT),
-                ),
-            ),
-        ],
+        _l("Tell us why you disagree."),
+        N_("Keep this under %(limit)s characters."),
+        appeals.MAX_TEXT,
     )
 
 

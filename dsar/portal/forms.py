@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import LazyString, format_number, gettext
+from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 from wtforms import (
@@ -21,7 +21,8 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
 
 from dsar import inputs
-from dsar.forms import Form
+from dsar.forms import Form, long_text
+from dsar.i18n import N_
 from dsar.rules import KIND_LABELS, OFFERED_KINDS, REGIMES
 from dsar.services import agents, messages, uploads
 
@@ -214,17 +215,10 @@ class CodeForm(Form):
 
 
 class MessageForm(Form):
-    body = TextAreaField(
+    body = long_text(
         _l("Your message"),
-        validators=[
-            InputRequired(_l("Write your message.")),
-            Length(
-                max=messages.MAX_TEXT,
-                message=_l(
-                    "Keep your message under %(limit)s characters.",
-                    limit=LazyString(format_number, messages.MAX_TEXT),
-                ),
-            ),
-        ],
+        _l("Write your message."),
+        N_("Keep your message under %(limit)s characters."),
+        messages.MAX_TEXT,
     )
     files = MultipleFileField(_l("Files (optional)"))

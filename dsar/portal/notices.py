@@ -10,9 +10,10 @@ from flask_babel import gettext
 
 from dsar import i18n, rules, transitions
 from dsar.documents.words import system_name
-from dsar.models import Event, Request, SystemKind, TaskStatus
+from dsar.models import Request, SystemKind, TaskStatus
 from dsar.rules import citations
 from dsar.services import manual, messages
+from dsar.services.events import latest
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,6 @@ class Notice:
     lines: list[str] = field(default_factory=list)
     quote: str = ""  # our own words to the person (a question), shown as written
     todo: str = ""  # what they need to do, and by when
-
-
-def _last(req: Request, action: str) -> Event | None:
-    return next((e for e in reversed(req.events) if e.action == action), None)
 
 
 def notices(req: Request) -> list[Notice]:
@@ -49,7 +46,7 @@ def notices(req: Request) -> list[Notice]:
                 todo=reply,
             )
         )
-    paused = _last(req, "clock_paused") if req.paused_since else None
+    paused = latest(req, "clock_paused") if req.paused_since else None
     if paused is not None:
         pause = rules.regime(req.regime).pause
         citation = citations.cited(pause.citation) if pause else ""
@@ -75,7 +72,7 @@ def notices(req: Request) -> list[Notice]:
                 else gettext("It starts again as soon as we have your answer."),
             )
         )
-    extended = _last(req, "deadline_extended") if req.extended_due_on else None
+    extended = latest(req, "deadline_extended") if req.extended_due_on else None
     if extended is not None:
         out.append(
             Notice(

@@ -44,3 +44,8 @@ def record(
         after or "-",
     )
     return event
+
+
+def latest(req: Request, action: str) -> Event | None:
+    """The request's newest event of this kind, if any (its events are in id order)."""
+    return next((e for e in reversed(req.events) if e.action == action), None)

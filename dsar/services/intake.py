@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import LazyString
@@ -236,7 +236,7 @@ def send_verification_again(tracking_token: str, *, now: datetime | None = None)
     sent = [
         e.at for e in req.events if e.action in ("verification_requested", "verification_resent")
     ]
-    if sent and now - _aware(max(sent)) < RESEND_GAP:
+    if sent and now - max(sent) < RESEND_GAP:
         raise IntakeRefused(
             N_(
                 "We sent the email less than two minutes ago. Check your inbox and your spam "
@@ -253,11 +253,6 @@ def send_verification_again(tracking_token: str, *, now: datetime | None = None)
         **_verification_email(req, tracking_token, token),
     )
     return req
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; ours are all UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _mark_verified(req: Request, *, by: str, actor: str, now: datetime) -> None:

@@ -17,24 +17,20 @@ from dsar.extensions import db
 from dsar.i18n import N_
 from dsar.models import Event, Message, Request, RequestStatus, utcnow
 from dsar.services import clock, uploads
-from dsar.services.events import record
+from dsar.services.events import latest, record
 
 MAX_TEXT = 5000
-
-
-def _last(req: Request, action: str) -> Event | None:
-    return next((e for e in reversed(req.events) if e.action == action), None)
 
 
 def open_question(req: Request) -> Event | None:
     """Our latest question, while the person has not answered it (a message after it, or
     the clock running again after it, answers it)."""
-    asked = _last(req, "clarification_requested")
+    asked = latest(req, "clarification_requested")
     if asked is None or req.status not in transitions.OPEN_STATUSES:
         return None
     if any(m.sender == "person" and _after(m, asked) for m in req.messages):
         return None
-    resumed = _last(req, "clock_resumed")
+    resumed = latest(req, "clock_resumed")
     return None if resumed is not None and resumed.id > asked.id else asked
 
 
@@ -91,7 +87,7 @@ def from_person(req: Request, body: str | None, files: list[uploads.Incoming]) -
     detail = {"message": message.id, "files": len(stored), "answers_question": bool(question)}
     record(req, "message_received", actor="person", detail=detail)
     db.session.commit()
-    paused = _last(req, "clock_paused")
+    paused = latest(req, "clock_paused")
     waiting = paused is not None and (paused.detail or {}).get("reason") == clock.WAITING_FOR_ANSWER
     if question is not None and req.paused_since is not None and waiting:
         clock.resume(req, actor="person")  # emails the person the new date
