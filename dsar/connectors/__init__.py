@@ -1,6 +1,7 @@
 """Reach a data system: one module per kind, all keeping the contract in `base`: locate,
-erase, correct (CORRECTABLE_FIELDS), flag (FLAG_PURPOSES, opt_out among them) and lift a
-flag again (LIFTABLE_PURPOSES)."""
+erase, correct (CORRECTABLE_FIELDS), flag (FLAG_PURPOSES, opt_out among them), lift a flag
+again (LIFTABLE_PURPOSES) and opt out of or back in to a choice (`choose`; the choices a
+system's settings declare: `declared_choices`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dsar.connectors.base import (
     Connector,
     Identity,
     Outcome,
+    declared_choices,
 )
 from dsar.connectors.csvfile import CsvConnector
 from dsar.connectors.http import HttpConnector
@@ -29,6 +31,7 @@ __all__ = [
     "Identity",
     "Outcome",
     "connector_for",
+    "declared_choices",
     "dependencies",
     "validate_config",
 ]

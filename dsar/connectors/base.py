@@ -1,5 +1,6 @@
 """The contract every connector keeps: locate, erase, correct, set flags (opt out,
-restrict, object, limit) and lift a restriction or an objection again, each idempotent.
+restrict, object, limit), lift a restriction or an objection again, and opt out of or back
+in to one of the preference centre's choices, each idempotent.
 
 An `Identity` says who to look for, normalised once so that every system compares alike:
 the email trimmed and lower-cased, the phone in E.164. Systems store those normalised values
@@ -12,8 +13,10 @@ in another.
 A correction names the person's details by CORRECTABLE_FIELDS; each system maps them to its
 own columns. A flag is one of FLAG_PURPOSES; each system says which columns it sets. A flag
 of LIFTABLE_PURPOSES can be lifted (GDPR Art. 18(3): a restriction is lifted; Art. 21: an
-objection is withdrawn); each system says how it clears it. The checks of settings and
-arguments live in `checks`.
+objection is withdrawn); each system says how it clears it. A choice is one of CHOICE_KEYS
+(`dsar.rules.choices`); a system that holds it says, under `choices`, both how to opt out of
+it and how to opt back in (`declared_choices` lists those it holds). The checks of settings
+and arguments live in `checks`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any, Protocol
 
 import phonenumbers
 
-from dsar.rules import corrections
+from dsar.rules import choices, corrections
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 IDENTITY_FIELDS = frozenset({"email", "phone", "name"})
@@ -49,6 +52,10 @@ NOTHING_TO_LIFT = {
 }
 LIFTED = {"restriction": "restriction lifted", "objection": "objection withdrawn"}
 NOTHING_CORRECTABLE = "no correctable fields configured; nothing changed"
+# The choices of the preference centre, in its order, and what a system that does not hold
+# one says when asked to change it.
+CHOICE_KEYS = choices.KEYS
+NOTHING_TO_CHOOSE = {key: f"holds no {key} setting; nothing to change" for key in CHOICE_KEYS}
 _FORMATS = (
     phonenumbers.PhoneNumberFormat.E164,
     phonenumbers.PhoneNumberFormat.INTERNATIONAL,
@@ -202,6 +209,16 @@ class Outcome:
         self.receipts += [f"holds no {name}; nothing to change" for name in self.not_held]
 
 
+def declared_choices(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The choices a system's settings declare under `choices`, in CHOICE_KEYS order; () for
+    any other config (a manual system's, one without `choices`). Unknown keys are not listed:
+    validation refuses them."""
+    declared = config.get("choices") if isinstance(config, Mapping) else None
+    if not isinstance(declared, Mapping):
+        return ()
+    return tuple(key for key in CHOICE_KEYS if declared.get(key))
+
+
 class Connector(Protocol):
     def locate(self, identity: Identity) -> Outcome: ...
 
@@ -216,6 +233,13 @@ class Connector(Protocol):
     def lift(self, identity: Identity, purpose: str) -> Outcome:
         """Clear the flag of `purpose` (one of LIFTABLE_PURPOSES) from the person's records,
         as the system's settings say; ConnectorError when they set it but say not how."""
+        ...
+
+    def choose(self, identity: Identity, choice: str, opted_in: bool) -> Outcome:
+        """Opt the person out of (`opted_in` False) or back in to (True) `choice` (one of
+        CHOICE_KEYS) as the system's `choices` settings say; a system that does not declare
+        the choice changes nothing and says so (NOTHING_TO_CHOOSE); an unknown choice is a
+        ConnectorError. Running it again changes nothing more."""
         ...
 
     def correct(self, identity: Identity, changes: Mapping[str, str]) -> Outcome:

@@ -2,17 +2,18 @@
 
 Shared by every kind's validation (`sqlspec`, `httpspec`, `CsvConnector.validate`) and by
 the actions that take arguments (a correction's changes, a flag's purpose, the purpose of a
-flag to lift). Messages name settings, columns and fields, never the values being looked for
-or written.
+flag to lift, a choice). Messages name settings, columns and fields, never the values being
+looked for or written.
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dsar.connectors.base import (
+    CHOICE_KEYS,
     CORRECTABLE_FIELDS,
     FLAG_PURPOSES,
     IDENTIFIER,
@@ -136,6 +137,41 @@ def check_liftable(purpose: str) -> None:
         raise ConnectorError(
             f"cannot lift {purpose!r}: only {' or '.join(LIFTABLE_PURPOSES)} can be lifted"
         )
+
+
+def check_choice(choice: str) -> None:
+    """A choice of the preference centre (CHOICE_KEYS)."""
+    if choice not in CHOICE_KEYS:
+        raise ConnectorError(f"unknown choice {choice!r}; use one of {', '.join(CHOICE_KEYS)}")
+
+
+# The two sides of a choice's settings, and what each says.
+SIDES = {"out": "how opting out changes the data", "in": "how opting back in changes the data"}
+
+
+def choice_settings(config: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """`choices`: a table of known choices (CHOICE_KEYS), each with its settings; {} when
+    absent. Each kind checks the settings of one choice itself (with `check_sides`)."""
+    declared = config.get("choices", {})
+    if not isinstance(declared, dict):
+        raise ConnectorError(f"{where}: 'choices' must be a table keyed by choice")
+    for key in declared:
+        if key not in CHOICE_KEYS:
+            raise ConnectorError(
+                f"{where}: unknown choice {key!r} in 'choices'; known choices: "
+                f"{', '.join(CHOICE_KEYS)}"
+            )
+    return declared
+
+
+def check_sides(spec: Any, where: str, add: Callable[[str], str]) -> None:
+    """A choice's settings say both how to opt out (`out`) and how to opt back in (`in`):
+    opting in is exactly as configurable as opting out. `add(side)` words the setting to add."""
+    if not isinstance(spec, dict):
+        raise ConnectorError(f"{where}: must be a table with 'out' and 'in'")
+    for side, what in SIDES.items():
+        if side not in spec:
+            raise ConnectorError(f"{where}: '{side}' is required ({what}); add {add(side)}")
 
 
 def no_lift(purpose: str, problem: str, add: str) -> ConnectorError:

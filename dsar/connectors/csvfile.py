@@ -1,5 +1,5 @@
-"""Reach a spreadsheet kept as a CSV file; erase, correct, flag and lift flags by rewriting
-it atomically.
+"""Reach a spreadsheet kept as a CSV file; erase, correct, flag, lift flags and opt out of or
+back in to choices by rewriting it atomically.
 
 Config:
 
@@ -13,15 +13,20 @@ Config:
     objection_lift = { objected = "no" }          #   (only a restriction or an objection)
     correct = { name = "name", email = "email" }  # optional: column = the detail it holds
     exports = { member_id = "member_number" }     # optional: identifiers for other systems
+    [choices.email_marketing]                     # optional, per choice (dsar.rules.choices):
+    out = { marketing_consent = "no" }            #   the columns set when the person opts out
+    in = { marketing_consent = "yes" }            #   and when they opt back in (both required)
 
 Cells are normalised before comparing: emails trimmed and lower-cased, phones read as numbers
 (in the identity's region) and compared in E.164, other values trimmed. Every change rewrites
 the file atomically (a temporary file moved into place) under a lock that every worker takes;
 a flag, lift or correction that finds every row already set leaves the file alone. Lifting
 a flag the file sets (`lift(identity, purpose)`) writes its `<purpose>_lift` values; without
-them it is refused, naming the setting to add. A correction's `correct` names the columns
-(any header) that hold each of the person's details (CORRECTABLE_FIELDS); the asked fields
-no column holds are reported in `not_held`.
+them it is refused, naming the setting to add. A choice (`choose(identity, choice,
+opted_in)`) writes its `out` or `in` values likewise; a choice the file does not declare
+changes nothing. A correction's `correct` names the columns (any header) that hold each of
+the person's details (CORRECTABLE_FIELDS); the asked fields no column holds are reported in
+`not_held`.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from dsar.connectors.base import (
     FLAG_PURPOSES,
     LIFTABLE_PURPOSES,
     LIFTED,
+    NOTHING_TO_CHOOSE,
     NOTHING_TO_FLAG,
     NOTHING_TO_LIFT,
     Identity,
@@ -47,12 +53,15 @@ from dsar.connectors.base import (
 )
 from dsar.connectors.checks import (
     check_changes,
+    check_choice,
     check_correct,
     check_exports,
     check_keys,
     check_liftable,
     check_match,
     check_purpose,
+    check_sides,
+    choice_settings,
     expand,
     needed,
     no_lift,
@@ -62,6 +71,23 @@ from dsar.exceptions import ConnectorError
 
 NO_OPT_OUT = "holds no marketing use; nothing to change"
 LIFTS = tuple(f"{p}_lift" for p in LIFTABLE_PURPOSES)
+
+
+def _check_cells(values: Any, where: str, key: str, *, empty: bool = True) -> None:
+    """A flag's, lift's or choice's columns: headers mapped to the text written there."""
+    text = isinstance(values, dict) and all(isinstance(v, str) for v in values.values())
+    if not text or not (values or empty):
+        raise ConnectorError(f"{where}: '{key}' must map columns to text values")
+
+
+def _check_choices(config: Mapping[str, Any]) -> None:
+    """choices = { <key> = { out = { column = "value" }, in = { ... } } }: both sides."""
+    for choice, sides in choice_settings(config, "csv system").items():
+        where = f"csv system: choices.{choice}"
+        check_sides(sides, where, lambda side: f'{side} = {{ column = "value" }}')
+        check_keys(sides, ("out", "in"), where)
+        for side, values in sides.items():
+            _check_cells(values, where, side, empty=False)
 
 
 class CsvConnector:
@@ -81,6 +107,7 @@ class CsvConnector:
         self.lifts: dict[str, dict[str, str]] = {
             p: config.get(f"{p}_lift", {}) for p in LIFTABLE_PURPOSES
         }
+        self.choices: dict[str, dict[str, dict[str, str]]] = config.get("choices", {})
         self.correct_map: dict[str, str] = config.get("correct", {})
         self.exports: dict[str, str] = config.get("exports", {})
 
@@ -91,14 +118,12 @@ class CsvConnector:
                 raise ConnectorError(
                     f"csv system: {key!r}: only a restriction or an objection can be lifted"
                 )
-        known = ("path", "match", "exports", "correct", *FLAG_PURPOSES, *LIFTS)
+        known = ("path", "match", "exports", "correct", "choices", *FLAG_PURPOSES, *LIFTS)
         check_keys(config, known, "csv system")
         require(config, "path", str, "csv system")
         check_match(config.get("match"), "csv system")
         for purpose in (*FLAG_PURPOSES, *LIFTS):
-            values = config.get(purpose, {})
-            if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
-                raise ConnectorError(f"csv system: '{purpose}' must map columns to text values")
+            _check_cells(config.get(purpose, {}), "csv system", purpose)
         for purpose in LIFTABLE_PURPOSES:
             lift = config.get(f"{purpose}_lift")
             if lift is not None and not lift:
@@ -108,6 +133,7 @@ class CsvConnector:
                     f"csv system: '{purpose}_lift' lifts a flag the file does not set; add"
                     f" '{purpose}' or remove it"
                 )
+        _check_choices(config)
         if "correct" in config:
             check_correct(config["correct"], "csv system", plain=False)
         if "exports" in config:
@@ -210,6 +236,16 @@ class CsvConnector:
         values = self.flags[purpose]
         if not values:
             return Outcome(receipts=[NOTHING_TO_FLAG.get(purpose, NO_OPT_OUT)])
+        return self._set(identity, values)
+
+    def choose(self, identity: Identity, choice: str, opted_in: bool) -> Outcome:
+        """Set the choice's `out` or `in` columns on the person's rows (as a flag does)."""
+        check_choice(choice)
+        if choice not in self.choices:
+            return Outcome(receipts=[NOTHING_TO_CHOOSE[choice]])
+        return self._set(identity, self.choices[choice]["in" if opted_in else "out"])
+
+    def _set(self, identity: Identity, values: Mapping[str, str]) -> Outcome:
         mine = self._update(identity, values)
         settings = ", ".join(f"{c} = {v!r}" for c, v in values.items())
         return Outcome(found=len(mine), receipts=[f"{settings} on {len(mine)} row(s)"])

@@ -29,6 +29,12 @@ Config:
     [opt_out]
     path = "/api/v1/opt-out"
     count = "updated"
+    [choices.email_marketing.out]       # optional, per choice (dsar.rules.choices): the
+    path = "/api/v1/opt-out"            #   endpoint that opts the person out, and
+    count = "updated"
+    [choices.email_marketing.in]        #   the one that opts them back in (both required)
+    path = "/api/v1/opt-in"
+    count = "updated"
     [restriction]                       # likewise [objection] and [limit_sensitive]
     path = "/api/v1/restrictions"
     count = "updated"
@@ -53,7 +59,9 @@ a correction adds {"changes": {field: new value}} for the fields [correct] lists
 answer's `count` says how many records changed. An asked field not listed is reported in
 `not_held`. A flag without its section has nothing to change ([opt_out] says so as before).
 Lifting a restriction or an objection calls its `lift` endpoint the same way; a section
-without one is an error that names the setting to add.
+without one is an error that names the setting to add. A choice calls its `out` or `in`
+endpoint the same way, with {"choice": key} added to the body; a choice the service does not
+declare changes nothing.
 """
 
 from __future__ import annotations
@@ -64,8 +72,22 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from dsar.connectors import httpspec
-from dsar.connectors.base import LIFTED, NOTHING_TO_FLAG, NOTHING_TO_LIFT, Identity, Outcome
-from dsar.connectors.checks import check_changes, check_liftable, check_purpose, expand, no_lift
+from dsar.connectors.base import (
+    LIFTED,
+    NOTHING_TO_CHOOSE,
+    NOTHING_TO_FLAG,
+    NOTHING_TO_LIFT,
+    Identity,
+    Outcome,
+)
+from dsar.connectors.checks import (
+    check_changes,
+    check_choice,
+    check_liftable,
+    check_purpose,
+    expand,
+    no_lift,
+)
 from dsar.connectors.httpjobs import await_done, dig
 from dsar.connectors.transport import Transport, limiter_for
 from dsar.exceptions import ConnectorError
@@ -244,6 +266,18 @@ class HttpConnector:
             )
         count = self._send(spec, identity, f"lifting of the {FLAG_VERBS[purpose]}")
         receipt = f"{spec['path']}: {LIFTED[purpose]}, confirmed for {count} record(s)"
+        return Outcome(found=count, receipts=[receipt])
+
+    def choose(self, identity: Identity, choice: str, opted_in: bool) -> Outcome:
+        """Call the choice's `in` or `out` endpoint with the identity and {"choice": key}."""
+        check_choice(choice)
+        sides = self.config.get("choices", {}).get(choice)
+        if sides is None:
+            return Outcome(receipts=[NOTHING_TO_CHOOSE[choice]])
+        spec = sides["in" if opted_in else "out"]
+        verb = f"opt-in to {choice}" if opted_in else f"opt-out of {choice}"
+        count = self._send(spec, identity, verb, {"choice": choice})
+        receipt = f"{spec['path']}: {verb} confirmed for {count} record(s)"
         return Outcome(found=count, receipts=[receipt])
 
     def correct(self, identity: Identity, changes: Mapping[str, str]) -> Outcome:

@@ -13,6 +13,17 @@ flag's own endpoint and method, which would set the flag again:
     path = "/api/v1/restrictions"
     method = "DELETE"
     count = "updated"
+
+`choices` holds, per choice of the preference centre (dsar.rules.choices), two such actions,
+both required: `out` opts the person out, `in` opts them back in; they must differ in path
+or method, since the body (the identity and {"choice": key}) does not say which:
+
+    [choices.email_marketing.out]
+    path = "/api/v1/opt-out"
+    count = "updated"
+    [choices.email_marketing.in]
+    path = "/api/v1/opt-in"
+    count = "updated"
 """
 
 from __future__ import annotations
@@ -21,7 +32,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from dsar.connectors.base import CORRECTABLE_FIELDS, FLAG_PURPOSES, IDENTIFIER, LIFTABLE_PURPOSES
-from dsar.connectors.checks import check_exports, check_keys, require
+from dsar.connectors.checks import (
+    check_exports,
+    check_keys,
+    check_sides,
+    choice_settings,
+    require,
+)
 from dsar.exceptions import ConnectorError
 
 ACTIONS = ("locate", "erase", "correct", *FLAG_PURPOSES)
@@ -35,6 +52,7 @@ TOP_KEYS = (
     "async_limit",
     "identifiers",
     "exports",
+    "choices",
     *ACTIONS,
 )
 ACTION_KEYS = ("method", "path", "records", "count", "params", "page", "cursor", "status")
@@ -80,6 +98,8 @@ def check(config: Mapping[str, Any]) -> None:
     for action in ACTIONS:
         if action in config:
             _check_action(config[action], f"http system [{action}]", action)
+    for choice, sides in choice_settings(config, "http system").items():
+        _check_choice(sides, choice)
 
 
 def _check_fields(spec: Mapping[str, Any], where: str) -> None:
@@ -156,6 +176,21 @@ def _check_lift(spec: Mapping[str, Any], where: str, action: str) -> None:
         raise ConnectorError(
             f"{lift_where}: the same path and method as [{action}] would set the {action} again;"
             ' give another method (like "DELETE") or path'
+        )
+
+
+def _check_choice(sides: Any, choice: str) -> None:
+    """[choices.<key>.out] and [choices.<key>.in]: two endpoints, not the same one."""
+    where = f"http system [choices.{choice}]"
+    check_sides(sides, where, lambda side: f"[choices.{choice}.{side}] with its path")
+    check_keys(sides, ("out", "in"), where)
+    for side in ("out", "in"):
+        _check_action(sides[side], f"http system [choices.{choice}.{side}]", "choice")
+    out, back = ((s["path"], s.get("method", "POST")) for s in (sides["out"], sides["in"]))
+    if out == back:
+        raise ConnectorError(
+            f"http system [choices.{choice}.in]: the same path and method as"
+            f" [choices.{choice}.out] would opt out again; give another path or method"
         )
 
 

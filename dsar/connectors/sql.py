@@ -27,6 +27,12 @@ Config (TOML in the systems file; checked by `sqlspec.check`):
     table = "customers"
     set = { processing_restricted = 1 }
     lift = { processing_restricted = 0 }           # restriction, objection: how to clear it
+    [[choices.email_marketing]]                    # a preference-centre choice (KEYS of
+    table = "customers"                            #   dsar.rules.choices): how to opt out
+    out = { marketing_opt_in = 0 }                 #   and how to opt back in, both required
+    in = { marketing_opt_in = 1 }
+    [[choices.email_marketing]]
+    suppress = { table = "suppression", columns = { email = "email" } }
 
 A row is the person's when any `match` column equals one of the identity's values (OR across
 columns, `IN` for several values such as a phone's renderings). Columns are compared as they
@@ -49,11 +55,14 @@ restriction or an objection (`lift(identity, purpose)`, GDPR Art. 18(3) and 21) 
 rules in one transaction: a column rule writes its `lift` values (a rule without them is an
 error that names the setting to add, raised before anything changes), a suppression rule
 deletes the identity's rows from the table (unless another purpose uses the same table, whose
-suppression that would undo too). All of them may run again and change nothing more.
+suppression that would undo too). A choice (`choose(identity, choice, opted_in)`) applies
+its rules `out` or `in` in one transaction, as `sqlchoices` says (there, opting in does take
+the person off a suppression table [[opt_out]] fills too). All of them may run again and
+change nothing more.
 
 This module orchestrates; the parts live beside it: `sqlspec` checks the config, `sqlquery`
-finds the rows, `sqlerase` erases, flags or lifts them, `sqlcorrect` corrects them, `sqlengine`
-opens the database and words its errors.
+finds the rows, `sqlerase` erases, flags or lifts them, `sqlchoices` reads a choice's rules,
+`sqlcorrect` corrects them, `sqlengine` opens the database and words its errors.
 """
 
 from __future__ import annotations
@@ -64,9 +73,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dsar.connectors import sqlcorrect, sqlerase, sqlspec
+from dsar.connectors import sqlchoices, sqlcorrect, sqlerase, sqlspec
 from dsar.connectors.base import (
     FLAG_PURPOSES,
+    NOTHING_TO_CHOOSE,
     NOTHING_TO_FLAG,
     NOTHING_TO_LIFT,
     Identity,
@@ -74,6 +84,7 @@ from dsar.connectors.base import (
 )
 from dsar.connectors.checks import (
     check_changes,
+    check_choice,
     check_liftable,
     check_purpose,
     expand,
@@ -104,6 +115,7 @@ class SqlConnector:
         self.flag_rules: dict[str, list[dict[str, Any]]] = {
             purpose: config.get(purpose, []) for purpose in FLAG_PURPOSES
         }
+        self.choices: dict[str, list[dict[str, Any]]] = config.get("choices", {})
         self.timeout = timeout
         self.pseudonym_key = pseudonym_key
 
@@ -208,11 +220,11 @@ class SqlConnector:
                 keys = find(conn, self.tables, identity)[1]
             spec = next(t for t in self.tables if t["name"] == rule["table"])
             ids = keys.get(rule["table"], [])
-            outcome.receipts.append(
-                sqlerase.set_columns(
-                    conn, rule, spec.get("key", "id"), ids, lift=purpose if lift else ""
-                )
-            )
+            # `lift` takes the person off suppression lists; a rule's columns are lifted by
+            # its `lift` values (a choice's rules come with the side to write as `set`).
+            lifted = purpose if lift and "lift" in rule else ""
+            key = spec.get("key", "id")
+            outcome.receipts.append(sqlerase.set_columns(conn, rule, key, ids, lift=lifted))
             outcome.found += len(ids)
         return outcome
 
@@ -236,6 +248,19 @@ class SqlConnector:
 
         def work(conn: Connection) -> Outcome:
             return self._flag(conn, identity, rules, purpose, lift=True)
+
+        return self._run(work, write=True)
+
+    def choose(self, identity: Identity, choice: str, opted_in: bool) -> Outcome:
+        """Opt the person out of `choice` or back in, in one transaction: each column rule's
+        `out` or `in` values on their rows; onto or off each suppression table."""
+        check_choice(choice)
+        rules = sqlchoices.as_flag_rules(self.choices.get(choice, []), opted_in)
+        if not rules:
+            return Outcome(receipts=[NOTHING_TO_CHOOSE[choice]])
+
+        def work(conn: Connection) -> Outcome:
+            return self._flag(conn, identity, rules, choice, lift=opted_in)
 
         return self._run(work, write=True)
 

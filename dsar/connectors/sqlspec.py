@@ -1,4 +1,5 @@
-"""Check an SQL system's declarative dataset and say exactly what is wrong with it.
+"""Check an SQL system's declarative dataset (its tables, flags and choices) and say exactly
+what is wrong with it.
 
 Kept apart from `sql` so that the registry can validate a config without a database.
 """
@@ -15,11 +16,13 @@ from dsar.connectors.checks import (
     check_identifier,
     check_keys,
     check_match,
+    check_sides,
+    choice_settings,
     require,
 )
 from dsar.exceptions import ConnectorError
 
-TOP_KEYS = ("url", "tables", *FLAG_PURPOSES)
+TOP_KEYS = ("url", "tables", *FLAG_PURPOSES, "choices")
 TABLE_KEYS = ("name", "key", "match", "via", "exports", "erase", "retain", "correct")
 STRATEGIES = ("null", "pseudonymise")
 MASK = "mask:"
@@ -55,6 +58,7 @@ def check(config: Mapping[str, Any]) -> None:
             raise ConnectorError(f"{purpose}: must be a list of rules ([[{purpose}]])")
         for rule in rules:
             _check_flag_rule(rule, seen, purpose)
+    _check_choices(config, seen)
 
 
 def _check_correct(spec: dict[str, Any], where: str) -> None:
@@ -169,8 +173,38 @@ def _check_flag_rule(rule: Any, seen: Mapping[str, Any], purpose: str = "opt_out
         _check_values(rule["lift"], purpose, "lift")
 
 
+def _check_choices(config: Mapping[str, Any], seen: Mapping[str, Any]) -> None:
+    for choice, rules in choice_settings(config, "sql system").items():
+        where = f"choices.{choice}"
+        if not isinstance(rules, list) or not rules:
+            raise ConnectorError(f"{where}: must be a list of rules ([[choices.{choice}]])")
+        for rule in rules:
+            _check_choice_rule(rule, seen, where)
+
+
+def _check_choice_rule(rule: Any, seen: Mapping[str, Any], where: str) -> None:
+    """A choice's rule: columns set on the person's rows of a table (`out` when they opt out,
+    `in` when they opt back in, both required), or a suppression list they are added to when
+    they opt out and taken off when they opt back in."""
+    if not isinstance(rule, dict) or ("table" in rule) == ("suppress" in rule):
+        raise ConnectorError(
+            f"{where}: each rule needs either 'table' with 'out' and 'in', or 'suppress'"
+        )
+    if "suppress" in rule:
+        check_keys(rule, ("suppress",), where)
+        _check_suppress(rule["suppress"], where)
+        return
+    check_sides(rule, where, lambda side: f"{side} = {{ column = value }}")
+    check_keys(rule, ("table", "out", "in"), where)
+    if rule["table"] not in seen:
+        raise ConnectorError(f"{where}: 'table' must name a table listed in 'tables'")
+    for side in ("out", "in"):
+        _check_values(rule[side], where, side)
+
+
 def _check_values(values: Any, purpose: str, key: str) -> None:
-    """`set` or `lift`: plain column names mapped to text, numbers or true/false."""
+    """`set`, `lift`, or a choice's `out` or `in`: plain column names mapped to text, numbers
+    or true/false."""
     if not isinstance(values, dict) or not values:
         raise ConnectorError(f"{purpose}: '{key}' must map columns to values")
     for col, value in values.items():

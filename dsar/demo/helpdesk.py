@@ -12,8 +12,10 @@ Like many real vendors' APIs, the search is paginated (`page`, `per_page` in the
 
 The customer found by the body's email can be changed too: POST /api/v1/opt-out,
 /api/v1/restrictions and /api/v1/objections set a flag on them, DELETE on the last two (with
-the same body) clears it again, and POST /api/v1/corrections writes `changes` ({"name": ...,
-"email": ..., "phone": ...}, any of them) onto them; each answers {"updated": n}.
+the same body) clears it again, POST /api/v1/opt-in accepts marketing again (the opposite of
+/api/v1/opt-out), and POST /api/v1/corrections writes `changes` ({"name": ...,
+"email": ..., "phone": ...}, any of them) onto them; each answers {"updated": n}. Other body
+fields (such as the preference centre's "choice") are ignored.
 """
 
 from __future__ import annotations
@@ -234,13 +236,22 @@ def erasure_status(job_id: str) -> ResponseReturnValue:
     return jsonify(job)
 
 
-def opt_out() -> ResponseReturnValue:
+def _marketing(allowed: int) -> ResponseReturnValue:
+    """Set whether the customer accepts marketing; answer how many the email found."""
     email = _email()
     with _connect() as conn:
         updated = conn.execute(
-            "UPDATE customers SET marketing_ok = 0 WHERE email = ?", (email,)
+            "UPDATE customers SET marketing_ok = ? WHERE email = ?", (allowed, email)
         ).rowcount
     return jsonify({"updated": updated})
+
+
+def opt_out() -> ResponseReturnValue:
+    return _marketing(0)
+
+
+def opt_in() -> ResponseReturnValue:
+    return _marketing(1)
 
 
 def _set_flag(column: str) -> ResponseReturnValue:
@@ -312,6 +323,7 @@ def create_helpdesk_app(db_path: str, token: str, *, erase_delay: float = 0.5) -
     app.add_url_rule("/api/v1/search", view_func=search, methods=["POST"])
     app.add_url_rule("/api/v1/erase", view_func=erase, methods=["POST"])
     app.add_url_rule("/api/v1/opt-out", view_func=opt_out, methods=["POST"])
+    app.add_url_rule("/api/v1/opt-in", view_func=opt_in, methods=["POST"])
     app.add_url_rule("/api/v1/restrictions", view_func=restrict, methods=["POST", "DELETE"])
     app.add_url_rule("/api/v1/objections", view_func=object_to, methods=["POST", "DELETE"])
     app.add_url_rule("/api/v1/corrections", view_func=correct, methods=["POST"])

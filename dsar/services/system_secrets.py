@@ -123,7 +123,10 @@ def refuse_secrets(kind: SystemKind, node: Any, path: str = "") -> None:
         # SQL `erase`, `exports` and suppress `columns` are keyed by column or identifier names.
         named = key in ("exports", "columns") or (key == "erase" and kind is SystemKind.SQL)
         csv_opt_out = key == "opt_out" and kind is SystemKind.CSV and not path
-        if key in _COLUMN_MAPS or named or csv_opt_out:
+        # A choice's `out` and `in`, a flag's `lift`: columns and their values in a database
+        # or a spreadsheet (an online service's are endpoints, checked as any other setting).
+        sides = key in ("out", "in", "lift") and kind in (SystemKind.SQL, SystemKind.CSV)
+        if key in _COLUMN_MAPS or named or csv_opt_out or sides:
             continue
         if str(key).lower() == "headers" and _holds_value(value):
             raise SystemInvalid(
