@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 PERSON_FACING = frozenset(
     {
         "acknowledgement",
+        "choices_link",
         "received",
         "verify",
         "verify_agent",

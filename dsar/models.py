@@ -570,3 +570,66 @@ class Message(db.Model):
     answers_question: Mapped[bool] = mapped_column(default=False)
     file_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsentEntry(db.Model):
+    """One change of a person's choice (dsar.rules.choices) in the consent ledger: from the
+    preference centre, a Global Privacy Control signal, the API or a completed opt-out
+    request, with the notice version in force. Append-only: the database refuses updates
+    and deletes (migration 0020), and each entry's digest is in the audit chain's
+    `choice_recorded` event."""
+
+    __tablename__ = "consent_entries"
+    __table_args__ = (Index("ix_consent_entries_email_choice", "email", "choice", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))  # normalised: trimmed, lower-case
+    choice: Mapped[str] = mapped_column(String(32))
+    opted_in: Mapped[bool]
+    source: Mapped[str] = mapped_column(String(16))  # portal, gpc, api, request
+    actor: Mapped[str] = mapped_column(String(120), default="")  # the key, the request
+    notice_version: Mapped[int]  # NoticeVersion.number shown when the choice was made
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # where it was made
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    origin_system_id: Mapped[int | None] = mapped_column(ForeignKey("data_systems.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))  # its audit chain link
+
+    origin_system: Mapped[DataSystem | None] = relationship()
+    receipts: Mapped[list[ChoiceReceipt]] = relationship(
+        back_populates="entry", order_by="ChoiceReceipt.id"
+    )
+
+
+class ChoiceReceipt(db.Model):
+    """What one system did with a change of choice: waiting, done (with the connector's
+    receipt and how many records it changed) or failed (with the error, for the team)."""
+
+    __tablename__ = "choice_receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("consent_entries.id"), index=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("data_systems.id"))
+    status: Mapped[str] = mapped_column(String(16), default="waiting")  # done, failed
+    found: Mapped[int | None] = mapped_column()
+    receipt: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+    job_id: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    entry: Mapped[ConsentEntry] = relationship(back_populates="receipts")
+    system: Mapped[DataSystem] = relationship()
+
+
+class ChoiceLink(db.Model):
+    """A one-time link to the preference centre, emailed to the person who asked: only its
+    hash is kept; opening it once gives that browser an hour with the person's choices."""
+
+    __tablename__ = "choice_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -63,6 +63,25 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("portal.send_message", "POST"): everyone(422),  # empty: said in words, nothing stored
     ("portal.transparency_versions", "GET"): everyone(200),
     ("portal.transparency_version", "GET"): everyone(200),
+    # The preference centre: its pages open to all; the person's choices only after an
+    # emailed link is opened (none here), and a tracking token is no such link.
+    ("portal.choices_start", "GET"): everyone(200),
+    ("portal.choices_ask", "POST"): everyone(422),  # no address: said in words, no link
+    ("portal.choices_open", "GET"): everyone(404),
+    ("portal.my_choices", "GET"): everyone(302),  # to /choices: ask for a link
+    ("portal.save_choices", "POST"): everyone(302),
+    ("portal.choices_progress", "GET"): everyone(403),
+    ("portal.leave_choices", "POST"): everyone(302),
+    ("auditor.ledger_search", "GET"): ANY_STAFF,
+    ("auditor.ledger_lookup", "POST"): {
+        **ANY_STAFF,
+        "auditor": {422},
+        "officer": {422},
+        "admin": {422},
+    },
+    ("auditor.request_ledger", "GET"): ANY_STAFF,
+    ("api.get_choices", "GET"): everyone(401),
+    ("api.record_choice", "POST"): everyone(401),
     ("owner.task", "GET"): everyone(404),  # not a task link: "used or expired"
     ("owner.task", "POST"): everyone(404),
     ("staff.resend_task_link", "POST"): ACTORS,

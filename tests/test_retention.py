@@ -71,6 +71,7 @@ def test_nothing_is_purged_early_and_open_requests_are_untouched(
         "files_deleted": 0,
         "records_purged": 0,
         "orphans_deleted": 0,
+        "choice_links_deleted": 0,
     }
     # Years later, a request still waiting for its email confirmation keeps everything.
     retention.run(now=later(rid, days=365 * 3))
@@ -135,6 +136,7 @@ def test_located_data_is_purged_after_thirty_days_and_the_record_kept(
         "files_deleted": 0,
         "records_purged": 0,
         "orphans_deleted": 0,
+        "choice_links_deleted": 0,
     }
     assert snapshot(rid) == after
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from rq import get_current_job
 
 from dsar.logs import no_database_values
-from dsar.services import answers, reconcile, reminders, transfer, workflow
+from dsar.services import answers, choice_sync, reconcile, reminders, transfer, workflow
 
 
 @no_database_values
@@ -18,6 +18,13 @@ def run_system_task(task_id: int) -> None:
     job = get_current_job()
     last_attempt = job is None or not job.retries_left
     workflow.run_task(task_id, last_attempt=last_attempt)
+
+
+@no_database_values
+def sync_choice(receipt_id: int) -> None:
+    """Carry a person's change of choice to one data system."""
+    job = get_current_job()
+    choice_sync.run(receipt_id, last_attempt=job is None or not job.retries_left)
 
 
 @no_database_values

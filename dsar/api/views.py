@@ -79,7 +79,7 @@ _RETRY_AFTER = {
 }
 
 
-def _errors(*statuses: tuple[int, str]) -> Any:
+def documented_errors(*statuses: tuple[int, str]) -> Any:
     """Document error answers: each with the ErrorOut body (422: FieldErrorsOut)."""
 
     def decorate(func: Any) -> Any:
@@ -104,7 +104,7 @@ def _errors(*statuses: tuple[int, str]) -> Any:
     return decorate
 
 
-_COMMON = (
+COMMON_ERRORS = (
     (401, "No or bad API key"),
     (429, "Too many calls; see Retry-After"),
     (503, "The database cannot be reached; nothing was stored. See Retry-After"),
@@ -146,12 +146,12 @@ def require_key() -> None:
     g.api_key = key
 
 
-def _key() -> ApiKey:
+def current_key() -> ApiKey:
     return g.api_key
 
 
-def _require(scope: str, doing: str) -> None:
-    if not api_keys.allows(_key(), scope):
+def require_scope(scope: str, doing: str) -> None:
+    if not api_keys.allows(current_key(), scope):
         abort(403, message=f"This API key may not {doing}; an admin can grant the {scope} scope.")
 
 
@@ -199,7 +199,7 @@ def _view(req: Request) -> dict[str, Any]:
             for t in req.tasks
         ],
         "response_pdf": url_for("api.response_pdf", reference=req.reference, _external=False)
-        if has_pdf and api_keys.may_download(_key(), req)
+        if has_pdf and api_keys.may_download(current_key(), req)
         else None,
         "transfer": transfer.view(req),
     }
@@ -208,7 +208,7 @@ def _view(req: Request) -> dict[str, Any]:
 def _readable(reference: str) -> Request:
     """The request, if this key may read it; 404 alike for unknown and not covered."""
     req = db.session.scalar(select(Request).where(Request.reference == reference))
-    if req is None or not api_keys.may_read(_key(), req):
+    if req is None or not api_keys.may_read(current_key(), req):
         abort(404, message=NOT_FOUND.format(reference))
     return req
 
@@ -244,13 +244,13 @@ def _agent(raw: dict[str, Any] | None) -> agents.AgentIn | None:
         }
     },
 )
-@_errors(
+@documented_errors(
     (400, "The body is not JSON, or too deep; a bad Idempotency-Key"),
     (403, "The key's scopes do not allow this"),
     (409, "This Idempotency-Key was used with a different body"),
     (413, "The body is too large"),
     (422, "Field errors, or a right the law does not grant; nothing was stored"),
-    *_COMMON,
+    *COMMON_ERRORS,
 )
 @blp.doc(
     operationId=openapi.CREATE,
@@ -270,17 +270,17 @@ def _agent(raw: dict[str, Any] | None) -> agents.AgentIn | None:
 )
 def create_request(body: dict[str, Any]) -> Any:
     """Create a request on a person's behalf (scope requests:create)."""
-    _require(api_keys.CREATE, "create requests")
+    require_scope(api_keys.CREATE, "create requests")
     key = idempotency.parse(request.headers.get(idempotency.HEADER))
     sent = dict(body)
     verified = body.pop("identity_verified")
     body["agent"] = _agent(body.get("agent"))
     if verified:
-        _require(api_keys.VOUCH, "vouch for identities")
+        require_scope(api_keys.VOUCH, "vouch for identities")
     try:
         done = idempotency.submit_once(
             intake.Submission(**body),
-            api_key=_key(),
+            api_key=current_key(),
             identity_verified=verified,
             key=key,
             body=sent,
@@ -301,7 +301,9 @@ def create_request(body: dict[str, Any]) -> Any:
 
 @blp.get("/requests/<reference>")
 @blp.response(200, RequestOut)
-@_errors(_BAD_ADDRESS, (404, "Unknown reference, or one this key may not read"), *_COMMON)
+@documented_errors(
+    _BAD_ADDRESS, (404, "Unknown reference, or one this key may not read"), *COMMON_ERRORS
+)
 @blp.doc(operationId=openapi.READ, security=openapi.SECURITY)
 def get_request(reference: str) -> dict[str, Any]:
     """Status, due date and per-system tasks of one request (scope requests:read for the
@@ -311,12 +313,12 @@ def get_request(reference: str) -> dict[str, Any]:
 
 @blp.get("/requests/<reference>/response.pdf")
 @blp.response(200, description="The answer as PDF", content_type="application/pdf")
-@_errors(
+@documented_errors(
     _BAD_ADDRESS,
     (403, "The key may read the request but not download answers"),
     (404, "Unknown reference, not readable, or the answer not ready"),
     (410, "The answer was purged under the retention policy"),
-    *_COMMON,
+    *COMMON_ERRORS,
 )
 @blp.doc(
     operationId=openapi.DOWNLOAD,
@@ -337,13 +339,13 @@ def get_request(reference: str) -> dict[str, Any]:
 def response_pdf(reference: str) -> Any:
     """Download the answer once it is ready (scope answers:download, on a readable request)."""
     req = _readable(reference)
-    _require(api_keys.DOWNLOAD, "download answers")
+    require_scope(api_keys.DOWNLOAD, "download answers")
     doc = next((d for d in reversed(req.documents) if d.kind == "response"), None)
     if doc is None:
         abort(404, message=f"The answer to {reference} is not ready (status {req.status.value}).")
     if downloads.is_purged(doc):
         abort(410, message=f"The answer to {reference} was purged under the retention policy.")
-    downloads.record_download(doc, channel="api", api_key_id=_key().id)
+    downloads.record_download(doc, channel="api", api_key_id=current_key().id)
     return send_from_directory(
         current_app.config["DSAR_DOCUMENTS_DIR"],
         doc.filename,
@@ -359,3 +361,7 @@ def no_store(response: Any) -> Any:
     """Requests and answers hold personal data: no browser or proxy may keep a copy."""
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# The choices API registers on `blp` when imported.
+from dsar.api import choice_views  # noqa: E402, F401

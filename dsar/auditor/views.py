@@ -17,4 +17,9 @@ def no_store(response: Any) -> Any:
 
 
 # Routes in other modules register on `bp` when imported.
-from dsar.auditor import chain_views, evidence_views, metrics_views  # noqa: E402, F401
+from dsar.auditor import (  # noqa: E402, F401
+    chain_views,
+    evidence_views,
+    ledger_views,
+    metrics_views,
+)

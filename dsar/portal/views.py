@@ -241,6 +241,7 @@ def no_store(response: Any) -> Any:
 # `bp` when imported.
 from dsar.portal import (  # noqa: E402, F401
     appeal_views,
+    choice_views,
     delivery_views,
     language_views,
     message_views,

@@ -25,6 +25,8 @@ READ_OWN = "requests:read"
 READ_ALL = "requests:read_all"
 VOUCH = "requests:vouch"
 DOWNLOAD = "answers:download"
+CHOICES_READ = "choices:read"
+CHOICES_WRITE = "choices:write"
 
 # What each scope allows, in the words the admin's form and `flask dsar api-keys` show.
 SCOPES: dict[str, str] = {
@@ -33,6 +35,8 @@ SCOPES: dict[str, str] = {
     READ_ALL: "Read every request, from the portal and from other keys",
     VOUCH: "Vouch that the person's identity is verified, so dsar does not email them to check",
     DOWNLOAD: "Download the answers of the requests this key may read",
+    CHOICES_READ: "Read a person's privacy choices (before mailing or selling)",
+    CHOICES_WRITE: "Record a change of a person's choice made in one of our systems",
 }
 DEFAULT_SCOPES = (CREATE, READ_OWN)
 MAX_NAME = 100

@@ -12,7 +12,8 @@ worker dies with SIGKILL in the middle of a job, the task rows still say `queued
   its last task was lost, say to a database restart);
 - a request stuck in `compiling` without a compile job gets one;
 - a portability package queued for another company, with no outcome and no live job, is
-  sent again (the receiver sees the same Content-Digest and X-DSAR-Reference).
+  sent again (the receiver sees the same Content-Digest and X-DSAR-Reference);
+- a change of a person's choice still waiting for a system, with no live job, is sent again.
 
 Every connector call is idempotent, so running a task again is safe.
 """
@@ -29,7 +30,7 @@ from sqlalchemy import select, update
 from dsar import queue
 from dsar.extensions import db
 from dsar.models import FINAL_TASK_STATUSES, Request, RequestStatus, Task, TaskStatus, utcnow
-from dsar.services import fanin, fanout, transfer, workflow
+from dsar.services import choice_sync, fanin, fanout, transfer, workflow
 from dsar.services.events import record
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ def run(now: datetime | None = None) -> dict[str, int]:
         "fanned_in": 0,
         "compiles": 0,
         "transfers": 0,
+        "choices": 0,
     }
     for task in db.session.scalars(select(Task).where(Task.status.in_(WAITING))).all():
         queued_long_enough = task.queued_at is None or task.queued_at < now - grace
@@ -61,6 +63,7 @@ def run(now: datetime | None = None) -> dict[str, int]:
     counts["fanned_in"] = _fan_in_finished()
     counts["compiles"] = _recompile(now - grace)
     counts["transfers"] = _resend_transfers(now - grace)
+    counts["choices"] = choice_sync.resend_lost(now - grace)
     if any(counts.values()):
         log.warning("reconciler resent lost work: %s", counts)
     return counts

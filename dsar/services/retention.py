@@ -14,7 +14,9 @@ Two steps, run daily by `workers.jobs.purge_expired_data` (and `flask dsar purge
   stays: dates, kind, regime, status, outcome, denial reason and the event history.
 
 Document rows are kept with their SHA-256 (the audit chain names them); a file that is gone
-is a purged file (`downloads.is_purged`). Both steps are idempotent.
+is a purged file (`downloads.is_purged`). Both steps are idempotent. The preference
+centre's one-time links (which name an address) go once they can no longer be used; the
+consent ledger stays, as the proof of each choice (GDPR Art. 7(1)).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from sqlalchemy import delete, select
 from dsar import rules, transitions
 from dsar.extensions import db
 from dsar.models import Document, DownloadCode, Request, TaskAction, utcnow
-from dsar.services import downloads, orphans, uploads
+from dsar.services import choice_links, downloads, orphans, uploads
 from dsar.services.events import record
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ def run(now: datetime | None = None, *, dry_run: bool = False) -> dict[str, int]
         counts["files_deleted"] += purge_record(req, now=now, dry_run=dry_run)
         counts["records_purged"] += 1
     counts["orphans_deleted"] = orphans.purge(now, dry_run=dry_run)
+    counts["choice_links_deleted"] = choice_links.purge(now, dry_run=dry_run)
     log.info("retention run%s: %s", " (dry run)" if dry_run else "", counts)
     return counts
 

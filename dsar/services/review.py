@@ -21,7 +21,7 @@ from dsar.exceptions import DecisionRefused
 from dsar.extensions import db
 from dsar.models import Redaction, Request, RequestKind, RequestStatus, utcnow
 from dsar.rules import withholding
-from dsar.services import fanin, transfer
+from dsar.services import consent, fanin, transfer
 from dsar.services.events import record
 
 MAX_NOTE = 1000
@@ -137,6 +137,8 @@ def complete(req: Request) -> None:
     req.completed_at = utcnow()
     days = current_app.config["DSAR_DELIVERY_DAYS"]
     req.delivery_expires_at = req.completed_at + timedelta(days=days)
+    if req.kind is RequestKind.OPT_OUT and not req.is_lift:
+        consent.record_request(req)  # the consent ledger notes the choices it refused
 
 
 def tell_ready(req: Request) -> None:
