@@ -24,7 +24,7 @@ from sqlalchemy.exc import DatabaseError
 
 from dsar.extensions import db
 from dsar.models import ChoiceLink, ChoiceReceipt, ConsentEntry, Event, utcnow
-from dsar.services import api_keys, consent, transparency
+from dsar.services import api_keys, audit_checks, consent, transparency
 from tests.conftest import api_headers, body_of, link_in
 
 JANE = "jane.doe@example.com"  # the demo person found in every system
@@ -136,6 +136,7 @@ def test_a_person_opts_out_of_marketing_email_and_back_in_and_every_system_follo
     entries = consent.ledger(JANE)
     assert [(e.opted_in, e.source) for e in entries] == [(True, "portal"), (False, "portal")]
     assert all(consent.intact(e) for e in entries)
+    assert audit_checks.verify().ok
     assert all(r.status == "done" and r.found for e in entries for r in e.receipts)
 
     # Saving the same answers again records nothing.
@@ -355,3 +356,39 @@ def test_the_ledger_is_append_only_and_an_entry_changed_behind_its_back_shows(
     assert "Altered" in html
     bad = client.post("/audit/choices", data={"csrf_token": token, "email": "nope"})
     assert bad.status_code == 422 and "valid email address" in bad.get_data(as_text=True)
+
+
+def test_a_completed_opt_out_request_is_in_the_ledger_and_its_letter_points_to_the_choices(
+    app: Flask,
+    client: FlaskClient,
+    demo_systems: list[str],
+    run_workers: Callable[..., None],
+    api_key: str,
+) -> None:
+    from dsar.models import Document, Request, RequestStatus
+    from tests.conftest import pdf_text
+
+    made = client.post(
+        "/api/v1/requests",
+        json={"kind": "opt_out", "regime": "ccpa", "name": "Jane Doe", "email": JANE},
+        headers=api_headers(api_key),
+    )
+    assert made.status_code == 201, made.json
+    reference = made.json["reference"]
+
+    def completed() -> bool:
+        req = db.session.scalar(select(Request).where(Request.reference == reference))
+        return req.status is RequestStatus.COMPLETED
+
+    run_workers(completed)
+    entries = consent.ledger(JANE)
+    assert sorted((e.choice, e.opted_in, e.source, e.actor) for e in entries) == [
+        ("email_marketing", False, "request", reference),
+        ("sale_sharing", False, "request", reference),
+    ]
+    assert all(not e.receipts and consent.intact(e) for e in entries)  # the tasks did it
+    assert audit_checks.verify().ok  # recorded mid-completion, chained whole at its commit
+    letter = db.session.scalar(select(Document).where(Document.kind == "response"))
+    data = (app.config["DSAR_DOCUMENTS_DIR"] / letter.filename).read_bytes()
+    assert "opt back in or opt out of more at any time" in pdf_text(data)
+    assert "without an account, here: http://dsar.test/choices" in pdf_text(data)

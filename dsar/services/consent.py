@@ -40,7 +40,7 @@ from dsar.models import (
 )
 from dsar.rules.choices import BY_KEY, CHOICES, Choice
 from dsar.services import audit, transparency
-from dsar.services.events import latest, record
+from dsar.services.events import record
 
 SOURCES = ("portal", "gpc", "api", "request")
 MAX_EMAIL = 254
@@ -174,6 +174,10 @@ def record_change(change: Change) -> ConsentEntry:
         raise ValueError(f"unknown source {change.source!r}")
     chosen = choice(change.choice)
     now = utcnow()
+    # The notice in force, published in this transaction if the registry changed: nothing
+    # of the caller's work is committed before it is whole, and the event below is chained
+    # only at that commit, with its detail complete.
+    notice = transparency.current(commit=False).number
     event = record(
         change.request,
         "choice_recorded",
@@ -187,7 +191,7 @@ def record_change(change: Change) -> ConsentEntry:
         opted_in=change.opted_in,
         source=change.source,
         actor=change.actor[:120],
-        notice_version=transparency.current().number,
+        notice_version=notice,
         made_at=change.made_at or now,
         recorded_at=now,
         origin_system=change.origin,
@@ -221,7 +225,7 @@ def record_request(req: Request) -> list[ConsentEntry]:
     """An opt-out request carried out: the choices it covers, recorded as refused (source
     `request`, or `gpc` for one a browser's signal filed). Its own tasks changed the systems,
     so nothing is sent again."""
-    source = "gpc" if latest(req, "gpc_signal") is not None else "request"
+    source = "gpc" if req.gpc else "request"
     return [
         record_change(
             Change(

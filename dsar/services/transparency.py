@@ -50,8 +50,11 @@ def _digest(value: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def current() -> NoticeVersion:
-    """The version in force: the latest, or a new one when the registry has changed since."""
+def current(*, commit: bool = True) -> NoticeVersion:
+    """The version in force: the latest, or a new one when the registry has changed since.
+
+    `commit=False` publishes a new version in the caller's transaction (a savepoint), for a
+    caller in the middle of its own work (the consent ledger): it is stored with that work."""
     for _attempt in range(3):
         now = content()
         digest = _digest(now)
@@ -64,9 +67,11 @@ def current() -> NoticeVersion:
         try:
             with db.session.begin_nested():
                 db.session.add(version)
-            db.session.commit()
+            if commit:
+                db.session.commit()
         except IntegrityError:  # another reader took the number at the same moment: look again
-            db.session.rollback()
+            if commit:
+                db.session.rollback()
             continue
         return version
     raise RuntimeError("the transparency page's version could not be published")
