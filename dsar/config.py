@@ -37,6 +37,16 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
     return value
 
 
+def _cron(env: Mapping[str, str], name: str, default: str) -> str:
+    """A cron expression (minute hour day month weekday), checked as RQ's scheduler reads it."""
+    from croniter import croniter
+
+    value = env.get(name, default).strip()
+    if not croniter.is_valid(value):
+        raise ConfigError(f"{name} must be a cron expression like '0 7 * * *', got {value!r}")
+    return value
+
+
 def _intervals(env: Mapping[str, str], name: str, default: str) -> list[int]:
     raw = env.get(name) or default
     try:
@@ -233,6 +243,8 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         # seconds: keep the folder (or a copy) where the database's users cannot write.
         "DSAR_AUDIT_DIR": Path(env.get("DSAR_AUDIT_DIR") or instance / "audit"),
         "DSAR_CHECKPOINT_INTERVAL": _int(env, "DSAR_CHECKPOINT_INTERVAL", 300, minimum=10),
+        # When the staff who chose a daily digest get it (cron, UTC): 7:00 by default.
+        "DSAR_DIGEST_CRON": _cron(env, "DSAR_DIGEST_CRON", "0 7 * * *"),
         # Systems with no API: days the owner has before the officer is told, and reminders.
         "DSAR_MANUAL_DAYS": _int(env, "DSAR_MANUAL_DAYS", 7, minimum=1),
         "DSAR_MANUAL_REMINDER_DAYS": _intervals(env, "DSAR_MANUAL_REMINDER_DAYS", "2,5"),

@@ -124,6 +124,9 @@ class User(UserMixin, db.Model):
     # Made by the demo world with a published password: refused once a real admin exists.
     demo: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How they hear of what needs them: "now" (an email each), "digest" (one a day), "list"
+    # (only the list in the workspace).
+    notify: Mapped[str] = mapped_column(String(16), default="now")
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
@@ -633,3 +636,27 @@ class ChoiceLink(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notification(db.Model):
+    """Something that needs a staff member: a request waiting for approval or review, a
+    failed system, an owner past due, a deadline near or passed. One row per person and
+    (request, key), so each is sent once whatever the number of workers; `emailed_at` is
+    set when it went out (at once or in a digest), `read_at` when they opened the list."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("user_id", "request_id", "key"),
+        Index("ix_notifications_user", "user_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
+    key: Mapped[str] = mapped_column(String(48))
+    subject: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    request: Mapped[Request] = relationship()

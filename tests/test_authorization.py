@@ -73,6 +73,19 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("portal.choices_progress", "GET"): everyone(403),
     ("portal.leave_choices", "POST"): everyone(302),
     ("auditor.ledger_search", "GET"): ANY_STAFF,
+    ("staff.notifications_page", "GET"): ANY_STAFF,
+    ("staff.notifications_read", "POST"): {
+        **ANY_STAFF,
+        "auditor": {302},
+        "officer": {302},
+        "admin": {302},
+    },
+    ("staff.notifications_mode", "POST"): {
+        **ANY_STAFF,
+        "auditor": {422},
+        "officer": {422},
+        "admin": {422},
+    },
     ("auditor.ledger_lookup", "POST"): {
         **ANY_STAFF,
         "auditor": {422},
@@ -85,6 +98,7 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("owner.task", "GET"): everyone(404),  # not a task link: "used or expired"
     ("owner.task", "POST"): everyone(404),
     ("staff.resend_task_link", "POST"): ACTORS,
+    ("staff.resend_download_code", "POST"): ACTORS,  # no answer yet: said, back to the page
     # A decision refused before any confirmation: approving a request that waits for its
     # email (said, back to the page), an empty denial or cancellation (422, with the page).
     ("staff.approve", "POST"): ACTORS,
@@ -117,6 +131,8 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("staff.check_connection", "POST"): ACTORS,
     ("auditor.chain", "GET"): ANY_STAFF,
     ("auditor.chain_checkpoint", "GET"): ANY_STAFF,
+    ("auditor.chain_events", "GET"): ANY_STAFF,
+    ("auditor.chain_events_csv", "GET"): ANY_STAFF,
     ("auditor.metrics_page", "GET"): ANY_STAFF,
     ("auditor.metrics_csv", "GET"): ANY_STAFF,
     ("auditor.metrics_pdf", "GET"): ANY_STAFF,

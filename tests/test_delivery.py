@@ -22,6 +22,7 @@ from dsar.models import (
     Event,
     Request,
     RequestStatus,
+    utcnow,
 )
 from dsar.services import intake
 from dsar.services.api_keys import create as create_api_key
@@ -293,3 +294,47 @@ def test_code_forms_need_their_csrf_token(client: FlaskClient, done: tuple[str, 
     )
     assert resp.status_code == 422
     assert "The code is made of digits only." in resp.get_data(as_text=True)
+
+
+def test_an_officer_sends_a_new_code_and_renews_an_ended_period(
+    client: FlaskClient,
+    done: tuple[str, Request],
+    outbox: Callable[[], list],
+    login: Callable[[str], str],
+) -> None:
+    """The person calls: the code never came, or the download period ended."""
+    path, req = done
+    req.completed_at -= timedelta(days=31)  # the period ended yesterday
+    req.delivery_expires_at = req.completed_at + timedelta(days=30)
+    db.session.commit()
+    assert "Email me a download code" not in client.get(path).get_data(as_text=True)
+    login("officer")
+    page = f"/staff/requests/{req.reference}"
+    assert "Email the person a new download code" in client.get(page).get_data(as_text=True)
+    before = len(outbox())
+    sent = client.post(f"{page}/resend-code", data={"csrf_token": csrf_token(client, page)})
+    assert sent.status_code == 302
+    assert "A new download code was emailed" in client.get(page).get_data(as_text=True)
+    [mail] = outbox()[before:]
+    assert mail["To"] == JANE["email"]
+    db.session.expire_all()
+    req = db.session.get(Request, req.id)
+    assert req.delivery_expires_at > utcnow() + timedelta(days=29)
+    latest = db.session.scalars(
+        select(Event).where(Event.request_id == req.id).order_by(Event.id.desc()).limit(2)
+    ).all()
+    assert [e.action for e in latest] == ["download_code_sent", "delivery_renewed"]
+    assert all(e.actor.startswith("user:") for e in latest)
+    # The person downloads with the code the officer sent.
+    status, _ = enter_code(client, path, emailed_code(outbox))
+    assert status == 302
+
+    # The code's own limit stands: said in words, nothing sent.
+    for _ in range(5):
+        client.post(f"{page}/resend-code", data={"csrf_token": csrf_token(client, page)})
+    before = len(outbox())
+    client.post(f"{page}/resend-code", data={"csrf_token": csrf_token(client, page)})
+    assert len(outbox()) == before
+    assert "codes for this request in the last hour" in client.get(page).get_data(as_text=True)
+    expired = client.post(f"{page}/resend-code", data={"csrf_token": "stale"})
+    assert expired.status_code == 400

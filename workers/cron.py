@@ -14,6 +14,7 @@ from workers.jobs import (
     purge_expired_data,
     reconcile_tasks,
     send_deadline_reminders,
+    send_notification_digests,
 )
 
 
@@ -55,4 +56,10 @@ cron.register(
     queue_name=TASKS,
     interval=_config["DSAR_CHECKPOINT_INTERVAL"],
     job_timeout=300,
+)
+cron.register(
+    send_notification_digests,
+    queue_name=TASKS,
+    cron=_config["DSAR_DIGEST_CRON"],
+    job_timeout=600,
 )

@@ -9,7 +9,15 @@ from __future__ import annotations
 from rq import get_current_job
 
 from dsar.logs import no_database_values
-from dsar.services import answers, choice_sync, reconcile, reminders, transfer, workflow
+from dsar.services import (
+    answers,
+    choice_sync,
+    notifications,
+    reconcile,
+    reminders,
+    transfer,
+    workflow,
+)
 
 
 @no_database_values
@@ -44,6 +52,12 @@ def send_portability_transfer(request_id: int) -> None:
 def send_deadline_reminders() -> None:
     """Acknowledge what is owed, remind officers of due dates, flag overdue requests."""
     reminders.run()
+
+
+@no_database_values
+def send_notification_digests() -> None:
+    """Email the staff who chose a daily digest what needs them."""
+    notifications.send_digests()
 
 
 @no_database_values

@@ -19,7 +19,7 @@ from dsar.documents.compose import render_answer
 from dsar.documents.render import RenderedFile, write_atomically
 from dsar.extensions import db
 from dsar.models import Document, Request, RequestStatus
-from dsar.services import correcting, review
+from dsar.services import correcting, notifications, review
 from dsar.services.events import record
 
 
@@ -54,6 +54,8 @@ def compile_response(request_id: int) -> None:
             (folder / doc.filename).unlink(missing_ok=True)
     if after is RequestStatus.COMPLETED:
         review.tell_ready(req)
+    else:
+        notifications.waiting(req, "review", "Answer ready for your review")
 
 
 def _render(req: Request) -> list[RenderedFile]:

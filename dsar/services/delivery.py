@@ -21,6 +21,7 @@ from dsar import mail, transitions
 from dsar.exceptions import (
     AnswerNotReady,
     CodeRejected,
+    DecisionRefused,
     DeliveryExpired,
     DeliveryRefused,
     DocumentPurged,
@@ -101,7 +102,7 @@ def check_deliverable(req: Request, *, now: datetime | None = None) -> list[Docu
     return docs
 
 
-def issue_code(req: Request, *, now: datetime | None = None) -> datetime:
+def issue_code(req: Request, *, now: datetime | None = None, actor: str = "person") -> datetime:
     """Email a new one-time code to the request's address; return when the code expires.
 
     A new code replaces any earlier one still unused: only the newest email counts.
@@ -143,7 +144,7 @@ def issue_code(req: Request, *, now: datetime | None = None) -> datetime:
     )
     db.session.add(row)
     db.session.flush()
-    record(req, "download_code_sent", actor="person", detail={"code_id": row.id})
+    record(req, "download_code_sent", actor=actor, detail={"code_id": row.id})
     db.session.commit()
     try:
         mail.send(
@@ -161,6 +162,25 @@ def issue_code(req: Request, *, now: datetime | None = None) -> datetime:
             N_("We could not send the email just now. Please try again in a few minutes.")
         ) from None
     return row.expires_at
+
+
+def resend_for_staff(req: Request, *, actor: str, now: datetime | None = None) -> datetime:
+    """An officer sends the person a new code (they called: the email never came, or the
+    download period ended). An ended period starts again from now, for DSAR_DELIVERY_DAYS,
+    unless the files were purged; the code's own limits stand. Refusals say why, in English."""
+    now = now or utcnow()
+    until = expires_at(req)
+    docs = person_documents(req)
+    purged = bool(docs) and all(downloads.is_purged(d) for d in docs)
+    if until is not None and now >= until and docs and not purged:
+        days = current_app.config["DSAR_DELIVERY_DAYS"]
+        req.delivery_expires_at = now + timedelta(days=days)
+        record(req, "delivery_renewed", actor=actor, detail={"days": days})
+    try:
+        return issue_code(req, now=now, actor=actor)
+    except DeliveryRefused as exc:
+        db.session.rollback()
+        raise DecisionRefused(str(exc)) from None
 
 
 def redeem_code(req: Request, code: str, *, now: datetime | None = None) -> datetime:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from dsar import queue, transitions
 from dsar.extensions import db
 from dsar.models import FINAL_TASK_STATUSES, Request, RequestStatus, Task, TaskStatus
+from dsar.services import notifications
 from dsar.services.events import record
 
 
@@ -26,14 +27,24 @@ def fan_in(request_id: int) -> bool:
     after = RequestStatus.ACTION_REQUIRED if failed else RequestStatus.COMPILING
     if not transitions.move_if(request_id, RequestStatus.IN_PROGRESS, after):
         db.session.rollback()
+        _dry_run_done(request_id)
         return False
     req = db.session.get(Request, request_id)
     db.session.refresh(req)
-    record(req, "fan_in", actor="worker", before=RequestStatus.IN_PROGRESS, after=after)
+    moved = record(req, "fan_in", actor="worker", before=RequestStatus.IN_PROGRESS, after=after)
     db.session.commit()
     if after is RequestStatus.COMPILING:
         send_compile_job(request_id)
+    else:
+        notifications.waiting(req, f"failed-{moved.id}", "A data system failed")
     return True
+
+
+def _dry_run_done(request_id: int) -> None:
+    """A dry run whose every task is final waits for an officer's approval: tell them once."""
+    req = db.session.get(Request, request_id)
+    if req is not None and req.status is RequestStatus.AWAITING_APPROVAL:
+        notifications.waiting(req, "approval", "Waiting for your approval")
 
 
 def send_compile_job(request_id: int) -> None:

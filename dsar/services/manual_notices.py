@@ -18,6 +18,7 @@ from dsar import i18n, mail
 from dsar.documents.words import system_name
 from dsar.extensions import db
 from dsar.models import Reminder, Task, TaskStatus
+from dsar.services import notifications
 from dsar.services.events import record
 from dsar.services.recipients import officers
 
@@ -64,21 +65,19 @@ def escalate(task: Task, number: int, *, why: str, now: datetime, due: date | No
             "recipients": len(recipients),
         },
     )
-    for to in recipients:
-        mail.send(
-            to=to,
-            subject=f"Owner has not acted: {task.system.name} for {req.reference}"
-            if why == "overdue"
-            else f"No owner to ask: {task.system.name} for {req.reference}",
-            template="manual_escalated",
-            task=task,
-            request=req,
-            system=task.system,
-            why=why,
-            due=due,
-            request_id=req.id,
-        )
     db.session.commit()
+    notifications.tell(
+        req,
+        f"owner-{task.id}-{number}",
+        f"Owner has not acted: {task.system.name} for {req.reference}"
+        if why == "overdue"
+        else f"No owner to ask: {task.system.name} for {req.reference}",
+        "manual_escalated",
+        task=task,
+        system=task.system,
+        why=why,
+        due=due,
+    )
     return True
 
 

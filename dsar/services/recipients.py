@@ -8,13 +8,17 @@ from dsar.extensions import db
 from dsar.models import Request, Role, User
 
 
-def officers(req: Request) -> list[str]:
+def people(req: Request) -> list[User]:
     if req.assignee is not None and req.assignee.active:
-        return [req.assignee.email]
+        return [req.assignee]
     for role in (Role.OFFICER, Role.ADMIN):
-        emails = db.session.scalars(
-            select(User.email).where(User.role == role, User.active.is_(True)).order_by(User.id)
+        found = db.session.scalars(
+            select(User).where(User.role == role, User.active.is_(True)).order_by(User.id)
         ).all()
-        if emails:
-            return list(emails)
+        if found:
+            return list(found)
     return []
+
+
+def officers(req: Request) -> list[str]:
+    return [user.email for user in people(req)]

@@ -14,10 +14,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from dsar import mail, transitions
+from dsar import transitions
 from dsar.extensions import db
 from dsar.models import Reminder, Request, RequestStatus
-from dsar.services import clock
+from dsar.services import clock, notifications
 from dsar.services.events import record
 from dsar.services.intake import acknowledge
 from dsar.services.recipients import officers
@@ -57,15 +57,6 @@ def _send_once(req: Request, key: str, days_left: int) -> bool:
         if days_left < 0
         else f"Due in {days_left} day{'s' if days_left != 1 else ''}: {req.reference}"
     )
-    for to in recipients:
-        mail.send(
-            to=to,
-            subject=subject,
-            template="reminder",
-            request=req,
-            days_left=days_left,
-            request_id=req.id,
-        )
     reminder.recipients = len(recipients)
     record(
         req,
@@ -74,6 +65,7 @@ def _send_once(req: Request, key: str, days_left: int) -> bool:
         detail={"key": key, "days_left": days_left, "recipients": len(recipients)},
     )
     db.session.commit()
+    notifications.tell(req, f"deadline-{key}", subject, "reminder", days_left=days_left)
     return True
 
 

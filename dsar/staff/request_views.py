@@ -275,5 +275,21 @@ def resend_task_link(reference: str, task_id: int) -> Any:
     )
 
 
+@bp.post("/requests/<reference>/resend-code")
+@roles_required(*ACTORS)
+def resend_download_code(reference: str) -> Any:
+    """Email the person a new download code for their answer (renewing an ended period)."""
+    from dsar.services import delivery
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    by = actor()
+    return act_on(
+        reference,
+        lambda r: delivery.resend_for_staff(r, actor=by),
+        "A new download code was emailed to the person; it works for a limited time.",
+    )
+
+
 # The decisions on this page, and the answer's review, register on `bp` when imported.
 from dsar.staff import decision_views, review_views  # noqa: E402, F401

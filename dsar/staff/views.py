@@ -110,6 +110,7 @@ from dsar.staff import (  # noqa: E402, F401
     appeal_views,
     bulk_views,
     lift_views,
+    notification_views,
     preview_views,
     queue_views,
     record_views,
