@@ -15,13 +15,16 @@ from gunicorn.glogging import Logger
 _TOKEN_PATH = re.compile(r"/r/[^/?\s]+(/verify/[^/?\s]+)?")
 
 
-# A system owner's one-time task link is a credential too.
+# A system owner's one-time task link is a credential too, and so is a person's one-time
+# link to their privacy choices.
 _TASK_PATH = re.compile(r"/task/[^/?\s]+")
+_CHOICES_PATH = re.compile(r"/choices/open/[^/?\s]+")
 _QUERY = re.compile(r"\?[^\s\"]*")
 
 
 def redact(path: str) -> str:
     path = _TOKEN_PATH.sub(lambda m: "/r/…" + ("/verify/…" if m.group(1) else ""), path)
+    path = _CHOICES_PATH.sub("/choices/open/…", path)
     return _TASK_PATH.sub("/task/…", path)
 
 

@@ -57,4 +57,6 @@ def test_access_log_paths_hide_link_tokens() -> None:
     assert redact("/r/abcDEF123/verify/XyZ") == "/r/…/verify/…"
     assert redact("/r/abcDEF123/response.pdf") == "/r/…/response.pdf"
     assert redact("/task/Zx-9_secret?x=1") == "/task/…?x=1"
+    assert redact("/choices/open/cdPHWU8Ptv3k_-x") == "/choices/open/…"
+    assert redact("/choices/mine") == "/choices/mine"
     assert redact("/api/v1/requests/DSAR-2026-000001") == "/api/v1/requests/DSAR-2026-000001"
