@@ -438,8 +438,9 @@ def test_a_page_costs_the_same_number_of_queries_for_one_row_or_many(
         event.remove(db.engine, "before_cursor_execute", count)
     assert len(listed(many)) == 12
     assert len(listed(few)) == 3
-    # The signed-in user, staff for the filter, the page, its tasks, its assignees, counts.
-    assert n_many == n_few == 6
+    # The signed-in user, staff for the filter, the page, its tasks, its assignees, counts,
+    # and the header's count of unread notifications.
+    assert n_many == n_few == 7
     row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{world.refs['r1']}.*?</tr>", many, re.S)
     assert row is not None
     assert "1 / 2" in text(row.group(0))
