@@ -6,7 +6,10 @@ within 120 days either side of today, five staff members as assignees), signs in
 officer through /staff/login, and takes the median time of 20 requests of each of several
 pages after a warm-up, alternating between the two databases. Prints the medians for both
 sizes; the last line is
-`queue_page_ratio <x>`: the sum of the medians at 1M over the sum at 1k (goal: at most 2).
+`queue_page_ratio <x>`: the sum of the medians at 1M over the sum at 1k (goal: at most 2),
+after `search_ratio <x>`: the same for the searches by part of a name and part of an email
+(goal: at most 2). Names are drawn from 60 first names and some 20,000 made-up surnames, so
+part of a surname finds a few dozen requests among a million, as in a real desk.
 
     .venv/bin/python bench/queue_page.py [--big 1000000] [--keep]
 """
@@ -34,7 +37,7 @@ from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
-from dsar import create_app, rules, transitions  # noqa: E402
+from dsar import create_app, rules, search_text, transitions  # noqa: E402
 from dsar.extensions import db  # noqa: E402
 from dsar.models import RequestKind, RequestStatus, Role  # noqa: E402
 from dsar.services import accounts  # noqa: E402
@@ -63,8 +66,25 @@ STATUS_WEIGHTS = {
 COLUMNS = (
     "id, reference, tracking_hash, kind, regime, status, channel, name, email, phone, country,"
     " details, received_at, due_on, due_basis, verified_by, assignee_id, first_due_on,"
-    " extended_due_on, paused_since, denial_reason, denial_text"
+    " extended_due_on, paused_since, denial_reason, denial_text, search_text"
 )
+FIRST = (  # noqa: SIM905 - a list of names reads better as words
+    "Ana Ben Chloé Dara Elif Femi Gaia Hugo Ines Jon Kemal Lea Mateo Nadia Omar Pia Quinn "
+    "Rosa Sami Tove Uma Vera Wim Xena Yara Zoe Adam Bruna Carlos Dilan Emma Farid Greta "
+    "Hana Ivan Julia Kai Lucas Maya Nils Olga Pedro Rui Sara Tomas Ugo Vitor Wanda Yusuf "
+    "Zara Aline Bernd Cem Dimitra Eva Felipe Georgios Heidi Irina"
+).split()
+SYLLABLES = (
+    "ka lo mi ne ru sa te vo zi ba de fo gu hi ja ko lu ma no pe ri so tu va we xi yo".split(  # noqa: SIM905
+    )
+)
+
+
+def person(i: int, rng: random.Random) -> tuple[str, str]:
+    """A made-up name and email for request i."""
+    surname = "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize()
+    first = rng.choice(FIRST)
+    return f"{first} {surname}", f"{first.lower()}.{surname.lower()}{i % 97}@example.com"
 
 
 def make_app(folder: Path, name: str) -> Flask:
@@ -87,6 +107,7 @@ def rows(start: int, count: int, total: int, staff_ids: list[int], rng: random.R
     regimes = list(rules.REGIMES)
     out = []
     for i in range(start, start + count):
+        name, email = person(i, rng)
         due = today + timedelta(days=rng.randint(-120, 120))
         received = datetime.combine(due - timedelta(days=30), datetime.min.time(), UTC)
         extended = due if rng.random() < 0.03 else None
@@ -99,8 +120,8 @@ def rows(start: int, count: int, total: int, staff_ids: list[int], rng: random.R
                 rng.choice(regimes),
                 rng.choices(statuses, weights)[0],
                 rng.choice(("portal", "api")),
-                f"Person {i}",
-                f"person{rng.randrange(total)}@example.com",  # some ask twice
+                name,
+                email,
                 "",
                 "",
                 "",
@@ -114,6 +135,7 @@ def rows(start: int, count: int, total: int, staff_ids: list[int], rng: random.R
                 (today - timedelta(days=3)).isoformat() if rng.random() < 0.02 else None,
                 "",
                 "",
+                search_text.line(f"DSAR-{received:%Y}-{i:06d}", name, email, ""),
             )
         )
     return out
@@ -159,10 +181,13 @@ def sign_in(client: FlaskClient) -> None:
 
 
 def pages(folder: Path, name: str, staff_ids: list[int]) -> dict[str, str]:
-    """The pages to time; the email and the deep cursor are read from this database."""
+    """The pages to time; the names, email and the deep cursor are read from this database.
+    Searches by part of a name or email are labelled "part of …" (search_ratio)."""
     con = sqlite3.connect(folder / f"q{name}.db")
     count = con.execute("SELECT count(*) FROM requests").fetchone()[0]
     (email,) = con.execute("SELECT email FROM requests WHERE id = ?", (count // 3,)).fetchone()
+    (full_name,) = con.execute("SELECT name FROM requests WHERE id = ?", (count // 2,)).fetchone()
+    surname = full_name.split(" ")[1]
     open_ = ",".join(f"'{s.value}'" for s in transitions.OPEN_STATUSES)
     due, rid = con.execute(
         f"SELECT due_on, id FROM requests WHERE status IN ({open_})"  # noqa: S608 - constants
@@ -171,12 +196,15 @@ def pages(folder: Path, name: str, staff_ids: list[int]) -> dict[str, str]:
     ).fetchone()
     con.close()
     return {
-        "default": "/staff/",
-        "in_progress": "/staff/?status=in_progress",
-        "overdue": "/staff/?overdue=1",
-        "assignee+due14": f"/staff/?assignee={staff_ids[1]}&due_within=14",
-        "search email": f"/staff/?q={email}",
-        "deep keyset": f"/staff/?after={due}.{rid}",
+        "default": "/staff/queue",
+        "in_progress": "/staff/queue?status=in_progress",
+        "overdue": "/staff/queue?overdue=1",
+        "assignee+due14": f"/staff/queue?assignee={staff_ids[1]}&due_within=14",
+        "search email": f"/staff/queue?q={email}",
+        "deep keyset": f"/staff/queue?after={due}.{rid}",
+        "received newest": "/staff/queue?sort=-received",
+        "part of name": f"/staff/queue?q={surname[1:6].lower()}",
+        "part of email": f"/staff/queue?q={email.split('@')[0][-8:]}",
     }
 
 
@@ -227,10 +255,15 @@ def main() -> None:
         print(f"{'page':<16}{'1k ms':>10}{'1M ms':>10}")
         for label in results["1k"]:
             print(f"{label:<16}{results['1k'][label]:>10.2f}{results['1m'][label]:>10.2f}")
-        small, big = sum(results["1k"].values()), sum(results["1m"].values())
-        print(f"{'sum':<16}{small:>10.2f}{big:>10.2f}")
+        pages_ = [label for label in results["1k"] if not label.startswith("part of")]
+        searches = [label for label in results["1k"] if label.startswith("part of")]
+        small, big = (sum(results[size][p] for p in pages_) for size in ("1k", "1m"))
+        print(f"{'sum (pages)':<16}{small:>10.2f}{big:>10.2f}")
+        small_s, big_s = (sum(results[size][p] for p in searches) for size in ("1k", "1m"))
+        print(f"{'sum (searches)':<16}{small_s:>10.2f}{big_s:>10.2f}")
         if args.keep:
             print(f"databases kept in {folder}")
+        print(f"search_ratio {big_s / small_s:.2f}")
         print(f"queue_page_ratio {big / small:.2f}")
     finally:
         if not args.keep:

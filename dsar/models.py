@@ -11,10 +11,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
 
+from dsar import search_text
 from dsar.extensions import db
 
 
@@ -127,6 +128,12 @@ class User(UserMixin, db.Model):
     # How they hear of what needs them: "now" (an email each), "digest" (one a day), "list"
     # (only the list in the workspace).
     notify: Mapped[str] = mapped_column(String(16), default="now")
+    # Two-factor sign-in (dsar.services.two_factor): the TOTP secret, base32, kept as given
+    # (dsar has no encryption of stored secrets); set when they start setting it up, on from
+    # `totp_on_at`. The last time step accepted: a code works once.
+    totp_secret: Mapped[str] = mapped_column(String(64), default="")
+    totp_on_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column()
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
@@ -134,6 +141,16 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @property
+    def invited(self) -> bool:
+        """Invited by an admin (dsar.services.invitations) and has not chosen a password yet:
+        cannot sign in."""
+        return not self.password_hash
+
+    @property
+    def two_factor(self) -> bool:
+        return self.totp_on_at is not None
 
 
 class Agent(db.Model):
@@ -215,7 +232,20 @@ class Request(db.Model):
         Index("ix_requests_queue", "status", "due_on", "id", "assignee_id", "kind", "regime"),
         Index("ix_requests_assignee_queue", "assignee_id", "status", "due_on", "id"),
         Index("ix_requests_due_id", "due_on", "id"),
+        # The same walks for the queue sorted by the date received.
+        Index("ix_requests_received", "status", "received_at", "id"),
+        Index("ix_requests_assignee_received", "assignee_id", "status", "received_at", "id"),
         Index("ix_requests_email", "email"),
+        # The staff home's answers per month, read from the index alone (dashboard_stats).
+        Index("ix_requests_answered", "status", "completed_at", "due_on"),
+        # The staff search on PostgreSQL (pg_trgm); SQLite has an FTS5 table instead, made
+        # with its triggers by migration 0022.
+        Index(
+            "ix_requests_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
         # An API client's retry with the same Idempotency-Key finds the request it made.
         Index("uq_requests_idempotency", "api_key_id", "idempotency_key", unique=True),
         # One appeal per denied request; the appeal link emailed finds the denied request.
@@ -242,6 +272,9 @@ class Request(db.Model):
     phone: Mapped[str] = mapped_column(String(40), default="")
     country: Mapped[str] = mapped_column(String(100), default="")
     details: Mapped[str] = mapped_column(Text, default="")
+    # Reference, name, email and phone folded for the staff search (dsar.search_text), kept
+    # in step by the listener below and indexed by trigrams (migration 0022).
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The language the person used (a code of dsar.i18n.LANGUAGES): emails and letters
     # about the request speak it, whoever triggers them.
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
@@ -338,11 +371,25 @@ class Request(db.Model):
         return self.lift_of_id is not None
 
 
+@event.listens_for(Request, "before_insert")
+@event.listens_for(Request, "before_update")
+def _fold_for_search(mapper: Any, connection: Any, target: Request) -> None:
+    """Keep the search line in step with what it is made of, whoever changes them."""
+    target.search_text = search_text.line(
+        target.reference, target.name, target.email, target.phone or ""
+    )
+
+
 class Task(db.Model):
     """The work of one request in one data system; its status is what the person sees."""
 
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("request_id", "system_id"),)
+    __table_args__ = (
+        UniqueConstraint("request_id", "system_id"),
+        # The staff home: open requests waiting on an owner or failed, per system; each
+        # system's tasks finished lately (dsar.services.dashboard, dashboard_stats).
+        Index("ix_tasks_status", "status", "system_id", "finished_at", "request_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
@@ -660,3 +707,33 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     request: Mapped[Request] = relationship()
+
+
+class Invitation(db.Model):
+    """An admin's invitation to a new staff member: a one-time link to choose a password.
+    Only the token's SHA-256 is kept; it works once (`used_at`) within
+    dsar.services.invitations.VALID, and sending it again replaces it."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class RecoveryCode(db.Model):
+    """One of a staff member's two-factor recovery codes, hashed with argon2 like a
+    password; each signs in once, in place of a code from the app."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -149,7 +149,7 @@ def test_only_another_officer_decides_and_a_refusal_names_the_attorney_general(
     appeal = appeals.file(original, "I did confirm my address.").appeal
     # Colorado: 45 days to decide, which may be extended by 60 (configurable, unverified).
     assert appeal.due_on == clock.local_day(appeal.received_at) + timedelta(days=45)
-    queue = client.get("/staff/?status=awaiting_decision").get_data(as_text=True)
+    queue = client.get("/staff/queue?status=awaiting_decision").get_data(as_text=True)
     assert appeal.reference in queue and '<span class="badge">appeal</span>' in queue
     page_url = f"/staff/requests/{appeal.reference}"
     page = client.get(page_url).get_data(as_text=True)

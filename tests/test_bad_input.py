@@ -186,7 +186,7 @@ def officer(app: Flask, login: Callable[[str], str]) -> str:
 def test_queue_numbers_that_are_not_numbers_answer_400(
     client: FlaskClient, officer: str, query: str
 ) -> None:
-    resp = client.get(f"/staff/?{query}")
+    resp = client.get(f"/staff/queue?{query}")
     assert resp.status_code == 400
     assert "whole number" in resp.get_data(
         as_text=True
@@ -227,7 +227,7 @@ def test_a_bulk_selection_with_an_impossible_id_answers_400(
     [
         "/staff/requests/DSAR%00/tasks/1/retry",
         "/r/abc%00def",
-        "/staff/?q=jane%00",
+        "/staff/queue?q=jane%00",
         "/api/v1/requests/DSAR%00",
     ],
 )

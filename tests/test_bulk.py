@@ -26,11 +26,12 @@ def submit(kind: str, regime: str, *, vouched: bool = False, email: str = "a@exa
 def bulk(client: FlaskClient, ids: list[int], **data: str) -> str:
     token = csrf_token(client, "/staff/")
     resp = client.post(
-        "/staff/bulk", data={"csrf_token": token, "ids": ids, "next": "/staff/?status=all", **data}
+        "/staff/bulk",
+        data={"csrf_token": token, "ids": ids, "next": "/staff/queue?status=all", **data},
     )
     assert resp.status_code == 302
-    assert resp.headers["Location"].endswith("/staff/?status=all")
-    return client.get("/staff/?status=all").get_data(as_text=True)
+    assert resp.headers["Location"].endswith("/staff/queue?status=all")
+    return client.get("/staff/queue?status=all").get_data(as_text=True)
 
 
 def test_bulk_extend_tells_each_person_and_reports_those_the_law_refuses(
@@ -101,8 +102,8 @@ def test_the_queue_offers_the_bulk_form_to_officers_only(
 ) -> None:
     submit("access", "gdpr")
     login("auditor")
-    assert 'id="bulk"' not in client.get("/staff/").get_data(as_text=True)
+    assert 'id="bulk"' not in client.get("/staff/queue").get_data(as_text=True)
     login("officer")
-    page = client.get("/staff/").get_data(as_text=True)
+    page = client.get("/staff/queue").get_data(as_text=True)
     assert 'id="bulk"' in page
     assert "Apply to selected" in page

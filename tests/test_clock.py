@@ -373,15 +373,15 @@ def test_the_overdue_filter_lists_only_overdue_requests(
     db.session.commit()
     sign_in(client, OFFICER)
 
-    html = client.get("/staff/?overdue=1").get_data(as_text=True)
-    table = html[html.index('<table class="queue">') :]
+    html = client.get("/staff/queue?overdue=1").get_data(as_text=True)
+    table = html[html.index('<table class="queue stack">') :]
     assert sorted(set(re.findall(r"DSAR-\d{4}-\d{6}", table))) == [late.reference]
     row = re.search(r'<tr class="overdue">.*?</tr>', table, re.S)
     assert row is not None
     assert late.reference in row.group(0)
     assert '<span class="badge overdue">overdue</span>' in row.group(0)
 
-    everything = client.get("/staff/?status=all").get_data(as_text=True)
+    everything = client.get("/staff/queue?status=all").get_data(as_text=True)
     for req in (on_time, late, closed_late):
         assert req.reference in everything
     assert everything.count('<span class="badge overdue">overdue</span>') == 1

@@ -331,7 +331,7 @@ QUEUE = ["status", "kind", "regime", "assignee", "due_within", "overdue", "q", "
 @given(query=st.dictionaries(st.sampled_from([*QUEUE, "year"]), form_text, max_size=5))
 def test_fuzz_the_queue_and_metrics_filters(officer: FlaskClient, query: dict[str, str]) -> None:
     encoded = urlencode({k: v.encode("utf-8") for k, v in query.items()})
-    check(officer.get(f"/staff/?{encoded}"))
+    check(officer.get(f"/staff/queue?{encoded}"))
     check(officer.get(f"/audit/metrics?{encoded}"))
 
 

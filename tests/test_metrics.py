@@ -267,6 +267,6 @@ def test_staff_pages_link_to_the_report_and_the_chain(
     client: FlaskClient, login: Callable[[str], str]
 ) -> None:
     login("officer")
-    page = client.get("/staff/").get_data(as_text=True)
+    page = client.get("/staff/queue").get_data(as_text=True)
     assert 'href="/audit/metrics"' in page
     assert 'href="/audit/chain"' in page

@@ -327,7 +327,7 @@ def test_the_production_commands_run_as_written(
             "--scope requests:read --scope requests:vouch --scope answers:download"
         )
         path = opt_out_completes(site, key.strip().splitlines()[-1], smtp)
-        search = "/staff/?q=jane.doe%40example.com"
+        search = "/staff/queue?q=jane.doe%40example.com"
         assert call(site.base + search, headers={"X-Forwarded-Proto": "https"})[0] == 200
         site.stop(site.procs[:1])  # gunicorn, so that its log is complete
         log = site.access_log.read_text(errors="replace")

@@ -259,7 +259,7 @@ def test_opt_outs_go_out_at_once_and_a_selection_is_released_from_the_queue(
     client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/")})
 
     login("officer")
-    queue = client.get("/staff/").get_data(as_text=True)
+    queue = client.get("/staff/queue").get_data(as_text=True)
     assert 'value="release"' in queue
     ids = [str(first), str(second), str(opt_out)]
     resp = client.post(

@@ -69,9 +69,9 @@ def test_a_letter_received_ten_days_ago_is_due_from_that_day_with_its_original_a
     outbox: Callable[[], list[email.message.Message]],
 ) -> None:
     login("officer")
-    assert "Record a request received by phone, letter or email" in client.get("/staff/").get_data(
-        as_text=True
-    )
+    assert "Record a request received by phone, letter or email" in client.get(
+        "/staff/queue"
+    ).get_data(as_text=True)
     page = client.get(PAGE)
     assert page.status_code == 200
     day = staff_intake.today() - timedelta(days=10)
@@ -215,7 +215,7 @@ def test_only_officers_and_admins_record_requests_and_every_form_needs_its_token
     assert client.get(PAGE).status_code in (302, 401)  # signed out: to the sign-in page
     login("auditor")
     assert client.get(PAGE).status_code == 403
-    assert "Record a request" not in client.get("/staff/").get_data(as_text=True)
+    assert "Record a request" not in client.get("/staff/queue").get_data(as_text=True)
     resp = client.post(PAGE, data={"channel": "phone"})
     assert resp.status_code in (400, 403)
     assert stored() == 0

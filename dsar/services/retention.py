@@ -26,7 +26,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from dsar import rules, transitions
 from dsar.extensions import db
@@ -71,8 +71,19 @@ def run(now: datetime | None = None, *, dry_run: bool = False) -> dict[str, int]
         counts["records_purged"] += 1
     counts["orphans_deleted"] = orphans.purge(now, dry_run=dry_run)
     counts["choice_links_deleted"] = choice_links.purge(now, dry_run=dry_run)
+    if counts["records_purged"] and not dry_run:
+        _forget_search_words()
     log.info("retention run%s: %s", " (dry run)" if dry_run else "", counts)
     return counts
+
+
+def _forget_search_words() -> None:
+    """SQLite's search index (FTS5) marks a purged name deleted but keeps its words in older
+    segments until they merge: merge them now, so the purged identity is gone from the file.
+    PostgreSQL's trigram index is an ordinary index, vacuumed as the table is."""
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(text("INSERT INTO requests_search(requests_search) VALUES ('optimize')"))
+        db.session.commit()
 
 
 def _closed_before(cutoff: datetime, purged_at: object) -> list[Request]:

@@ -5,25 +5,37 @@ The view turns the validated values into SQL; see `dsar.staff.queue_views`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, ValidationError
 from wtforms.widgets import NumberInput
 
-from dsar import inputs, rules
+from dsar import inputs, rules, search_text
 from dsar.forms import Form
 from dsar.models import RequestKind, RequestStatus
+from dsar.services.queue_query import SORTS, parse_cursor
 
 MAX_DUE_WITHIN = 3650
-SEARCH_HELP = "Search by a reference like DSAR-2026-000123 or an exact email address."
+SEARCH_HELP = "Keep the search under 254 characters."
 DUE_WITHIN_HELP = f"Due within: give a whole number of days from 0 to {MAX_DUE_WITHIN:,}."
 AFTER_HELP = "This page link is broken. Go back to the first page of the queue and try again."
 ASSIGNEE_HELP = "Choose a staff member, “me” or “unassigned”."
-_AFTER = re.compile(r"(\d{4}-\d{2}-\d{2})\.(\d{1,18})")
+WAITING_CHOICES = [
+    SelectChoice("", "Anyone"),
+    SelectChoice("officer", "An officer"),
+    SelectChoice("person", "The person"),
+    SelectChoice("owner", "A system owner"),
+    SelectChoice("failed", "A failed system"),
+    SelectChoice("systems", "Data systems at work"),
+]
+SORT_CHOICES = [
+    SelectChoice("due", "Due date, soonest first"),
+    SelectChoice("-due", "Due date, latest first"),
+    SelectChoice("-received", "Received, newest first"),
+    SelectChoice("received", "Received, oldest first"),
+]
 
 
 def status_label(status: RequestStatus) -> str:
@@ -59,6 +71,18 @@ class QueueFilters(Form):
     assignee = SelectField("Assignee", default="", validate_choice=False)
     due_within = StringField("Due within (days)", widget=NumberInput(min=0, max=MAX_DUE_WITHIN))
     overdue = BooleanField("Overdue only", false_values=("", "0", "false", "off"))
+    waiting = SelectField(
+        "Waiting on",
+        choices=WAITING_CHOICES,
+        default="",
+        invalid_choice_message="Choose who the request waits on from the list.",
+    )
+    sort = SelectField(
+        "Sort by",
+        choices=SORT_CHOICES,
+        default="due",
+        invalid_choice_message="Choose an order from the list.",
+    )
     q = StringField("Search", validators=[Length(max=254, message=SEARCH_HELP)])
     after = HiddenField()
 
@@ -72,7 +96,7 @@ class QueueFilters(Form):
             SelectChoice("", "Anyone"),
             SelectChoice("me", "Me"),
             SelectChoice("none", "Unassigned"),
-            *(SelectChoice(str(user_id), email) for user_id, email in staff),
+            *(SelectChoice(str(user_id), label) for user_id, label in staff),
         ]
 
     # -- field checks (WTForms calls validate_<name>) ---------------------------------
@@ -95,11 +119,14 @@ class QueueFilters(Form):
 
     def validate_q(self, field: StringField) -> None:
         value = (field.data or "").strip()
-        if value and not value.upper().startswith("DSAR-") and "@" not in value:
-            raise ValidationError(SEARCH_HELP)
+        if value:
+            try:
+                search_text.words(value)
+            except search_text.QueryRefused as exc:
+                raise ValidationError(exc.message) from None
 
     def validate_after(self, field: HiddenField) -> None:
-        if field.data and parse_after(field.data) is None:
+        if field.data and parse_cursor(self.sort_key, field.data) is None:
             raise ValidationError(AFTER_HELP)
 
     # -- the values the view uses -----------------------------------------------------
@@ -116,21 +143,22 @@ class QueueFilters(Form):
         return None if value in ("", "me", "none") else inputs.parse_id(value)
 
     @property
-    def search(self) -> tuple[str, str] | None:
-        """("reference", "DSAR-…") or ("email", "…"), normalised; None without a search."""
+    def words(self) -> list[str] | None:
+        """The search's words (dsar.search_text.words); None without a search."""
         value = (self.q.data or "").strip()
-        if not value:
-            return None
-        if value.upper().startswith("DSAR-"):
-            return "reference", value.upper()
-        return "email", value.lower()
+        return search_text.words(value) if value else None
 
     @property
-    def cursor(self) -> tuple[date, int] | None:
-        return parse_after(self.after.data) if self.after.data else None
+    def sort_key(self) -> str:
+        return self.sort.data if self.sort.data in SORTS else "due"
+
+    @property
+    def cursor(self) -> tuple[Any, int] | None:
+        return parse_cursor(self.sort_key, self.after.data) if self.after.data else None
 
     def query_args(self) -> dict[str, str]:
-        """The filters as query-string arguments, without the page position."""
+        """The filters in force as query-string arguments, without the page position or any
+        refused filter (links from a page that refused one lead to what it shows)."""
         args = {
             "status": self.status.data or "",
             "kind": self.kind.data or "",
@@ -138,21 +166,8 @@ class QueueFilters(Form):
             "assignee": self.assignee.data or "",
             "due_within": (self.due_within.data or "").strip(),
             "overdue": "1" if self.overdue.data else "",
+            "waiting": self.waiting.data or "",
             "q": (self.q.data or "").strip(),
+            "sort": "" if self.sort_key == "due" else self.sort_key,
         }
-        return {k: v for k, v in args.items() if v}
-
-
-def parse_after(value: str) -> tuple[date, int] | None:
-    """`2026-03-01.12345` → (date(2026, 3, 1), 12345); None if malformed."""
-    found = _AFTER.fullmatch(value)
-    if found is None:
-        return None
-    try:
-        return date.fromisoformat(found.group(1)), int(found.group(2))
-    except ValueError:
-        return None
-
-
-def format_after(due_on: date, request_id: int) -> str:
-    return f"{due_on.isoformat()}.{request_id}"
+        return {k: v for k, v in args.items() if v and not self[k].errors}

@@ -1,41 +1,33 @@
-"""The queue: requests by due date, with filters, capped counts per status and keyset pages.
-
-Every query here is shaped for the indexes on `requests` (see `Request.__table_args__`):
-pages walk `(due_on, id)` from a cursor, never an OFFSET, and the counts stop at a cap, so a
-page costs about the same with a thousand requests or a million.
-"""
+"""The queue: requests by due or received date, with filters, a search, capped counts per
+status and keyset pages; the same selection as a CSV file. The queries are in
+dsar.services.queue_query; this module reads the form and words the page."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from flask import current_app, render_template, request, url_for
+from flask import Response, current_app, render_template, request, stream_with_context, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import ColumnElement, func, select, tuple_
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import select
 
-from dsar import rules, transitions
+from dsar import rules, spreadsheets
 from dsar.extensions import db
-from dsar.models import Request, RequestKind, RequestStatus, User
+from dsar.models import Request, RequestStatus, User
 from dsar.rules.denials import LABELS as DENIAL_LABELS
-from dsar.services import reminders
+from dsar.services import queue_query, reminders
+from dsar.services.events import record
+from dsar.services.queue_query import COUNT_CAP, OPEN, QueueQuery
+from dsar.services.waiting import waiting_on
 from dsar.staff.forms import LogoutForm
-from dsar.staff.queue_forms import QueueFilters, format_after, status_label
-from dsar.staff.views import ACTORS, bp
+from dsar.staff.queue_forms import QueueFilters, status_label
+from dsar.staff.views import ACTORS, actor, bp
 
-PAGE_SIZE = 50
-# Counts stop here: counting every row of a status with a million requests means reading
-# every one of them on each page view, so each status is counted through a LIMITed subquery
-# and shows "1,000+" beyond the cap. Below the cap the numbers are exact.
-COUNT_CAP = 1000
-
-_ALL = list(RequestStatus)
-_OPEN = [s for s in _ALL if s in transitions.OPEN_STATUSES]
-
-# `Request`, or an alias of it over the requests a search found (see `_source`).
-Source = Any
+CSV_HEADER = (
+    *("Reference", "Name", "Right", "Law", "Received", "Due", "Days left", "Status"),
+    *("Waiting on", "Assignee"),
+)
 
 
 @dataclass(frozen=True)
@@ -44,81 +36,6 @@ class Tab:
     count: str
     url: str
     current: bool
-
-
-def _source(form: QueueFilters) -> Source:
-    """What the queries read: the requests table, or, with a search, the few requests the
-    reference or email finds. Those are fetched first (a MATERIALIZED CTE, SQLite 3.35+ and
-    PostgreSQL 12+): whenever another filter is set, an unanalysed SQLite otherwise prefers
-    the composite queue indexes to the email index, and reads every request of an assignee
-    or of a status to find one."""
-    search = form.search
-    if search is None:
-        return Request
-    column = Request.reference if search[0] == "reference" else Request.email
-    found = select(Request).where(column == search[1]).cte("found").prefix_with("MATERIALIZED")
-    return aliased(Request, found)
-
-
-def _conditions(form: QueueFilters, r: Source, today: date) -> list[ColumnElement[bool]]:
-    """Every filter but status and the page position: the set the counts describe."""
-    where: list[ColumnElement[bool]] = []
-    if form.kind.data:
-        where.append(r.kind == RequestKind(form.kind.data))
-    if form.regime.data:
-        where.append(r.regime == form.regime.data)
-    assignee = form.assignee.data
-    if assignee == "me":
-        where.append(r.assignee_id == current_user.id)
-    elif assignee == "none":
-        where.append(r.assignee_id.is_(None))
-    elif assignee:
-        where.append(r.assignee_id == form.assignee_id)
-    days = form.due_within_days
-    if days is not None:
-        where.append(r.due_on <= today + timedelta(days=days))
-    if form.overdue.data:
-        where += [r.due_on < today, r.status.in_(_OPEN)]
-    return where
-
-
-def _status_condition(form: QueueFilters, r: Source) -> ColumnElement[bool] | None:
-    """Open requests by default, one status, or all of them. A search looks in every status
-    unless one is chosen: a reference typed in should be found even when it is closed.
-
-    "Every status" is still spelled out as an IN list: it selects the same rows, but lets
-    SQLite walk the (status, due_on, id) indexes one status at a time and stop after a page;
-    without it, a filter on one assignee sorts every request that person ever had.
-    """
-    chosen = form.status.data
-    if chosen and chosen != "all":
-        return r.status == RequestStatus(chosen)
-    if form.search is not None:
-        return None
-    return r.status.in_(_ALL if chosen == "all" else _OPEN)
-
-
-def _counts(
-    form: QueueFilters, r: Source, where: list[ColumnElement[bool]]
-) -> dict[RequestStatus, int]:
-    """How many requests per status match the other filters, in one query. A search finds
-    a handful, counted exactly; otherwise each status is counted up to COUNT_CAP + 1 by a
-    LIMITed subquery, a short walk of a (status, ...) or (assignee_id, status, ...) index."""
-    if form.search is not None:
-        rows = db.session.execute(
-            select(r.status, func.count()).where(*where).group_by(r.status)
-        ).all()
-        return {RequestStatus(status): n for status, n in rows}
-    statuses = _OPEN if form.overdue.data else _ALL  # only open requests are overdue
-    columns = [
-        select(func.count())
-        .select_from(select(r.id).where(r.status == s, *where).limit(COUNT_CAP + 1).subquery())
-        .scalar_subquery()
-        .label(s.name)
-        for s in statuses
-    ]
-    row = db.session.execute(select(*columns)).one()
-    return {s: n for s, n in zip(statuses, row, strict=True) if n}
 
 
 def _shown(n: int) -> str:
@@ -131,16 +48,16 @@ def _total(ns: list[int]) -> str:
     return f"{total:,}+" if capped else f"{total:,}"
 
 
-def _tabs(form: QueueFilters, counts: dict[RequestStatus, int]) -> list[Tab]:
+def _tabs(form: QueueFilters, counts: dict[RequestStatus, int], *, searched: bool) -> list[Tab]:
     args = form.query_args()
     args.pop("status", None)
-    chosen = form.status.data or ""
-    everything = chosen == "all" or (not chosen and form.search is not None)
+    chosen = "" if form.status.errors else form.status.data or ""
+    everything = chosen == "all" or (not chosen and searched)
 
     def url(status: str) -> str:
         return url_for("staff.queue", **args, **({"status": status} if status else {}))
 
-    open_count = _total([counts.get(s, 0) for s in _OPEN])
+    open_count = _total([counts.get(s, 0) for s in OPEN])
     tabs = [Tab("Open", open_count, url(""), not chosen and not everything)]
     tabs += [
         Tab(status_label(s), _shown(counts.get(s, 0)), url(s.value), chosen == s.value)
@@ -151,12 +68,52 @@ def _tabs(form: QueueFilters, counts: dict[RequestStatus, int]) -> list[Tab]:
     return tabs
 
 
+def staff_label(user: User) -> str:
+    """A staff member as every staff screen names them: name and role, or email and role."""
+    return f"{user.name or user.email} ({user.role.value})"
+
+
 def _staff() -> list[tuple[int, str]]:
     """Active staff, for the assignee filter."""
-    rows = db.session.execute(
-        select(User.id, User.email).where(User.active.is_(True)).order_by(User.email)
+    users = db.session.scalars(
+        select(User).where(User.active.is_(True)).order_by(User.name, User.email)
     ).all()
-    return [(user_id, email) for user_id, email in rows]
+    return [(user.id, staff_label(user)) for user in users]
+
+
+def _query(form: QueueFilters, today: date) -> QueueQuery:
+    """The filters as the service takes them; a refused one is left out, so that the page
+    still lists what the others select, with the reason beside the refused field."""
+
+    def kept(name: str, value: str) -> str:
+        return "" if form[name].errors else value
+
+    assignee = kept("assignee", form.assignee.data or "")
+    return QueueQuery(
+        status=kept("status", form.status.data or ""),
+        kind=kept("kind", form.kind.data or ""),
+        regime=kept("regime", form.regime.data or ""),
+        assignee=str(current_user.id) if assignee == "me" else assignee,
+        due_within=None if form.due_within.errors else form.due_within_days,
+        overdue=bool(form.overdue.data),
+        words=None if form.q.errors else form.words,
+        waiting=kept("waiting", form.waiting.data or ""),
+        sort=form.sort_key,
+        cursor=None if form.after.errors else form.cursor,
+        today=today,
+    )
+
+
+def sort_links(form: QueueFilters) -> dict[str, str]:
+    """Per sortable column, the queue sorted by it (or the other way when it already is)."""
+    args = form.query_args()
+    current = form.sort_key
+    links = {}
+    for column, first in (("due", "due"), ("received", "-received")):
+        other = first[1:] if first.startswith("-") else f"-{first}"
+        chosen = other if current == first else first
+        links[column] = url_for("staff.queue", **{**args, "sort": chosen})
+    return links
 
 
 def _render(form: QueueFilters, today: date, code: int = 200, **context: Any) -> tuple[str, int]:
@@ -167,6 +124,9 @@ def _render(form: QueueFilters, today: date, code: int = 200, **context: Any) ->
         logout_form=LogoutForm(),
         today=today,
         overdue=lambda r: reminders.overdue(r, today),
+        waiting_on=waiting_on,
+        staff_label=staff_label,
+        sort_links=sort_links(form),
         filtered=bool(form.query_args()),
         # Bulk actions come with their own module; auditors could not use them anyway.
         bulk="staff.bulk" in current_app.view_functions and current_user.role in ACTORS,
@@ -176,39 +136,73 @@ def _render(form: QueueFilters, today: date, code: int = 200, **context: Any) ->
     return page, code
 
 
-@bp.get("/")
+@bp.get("/queue")
 @login_required
 def queue() -> tuple[str, int]:
+    """The queue; refused filters are named in words (400) and the rest still apply."""
     form = QueueFilters(formdata=request.args, staff=_staff())
     today = reminders.today_here()
-    if not form.validate():
-        return _render(form, today, 400)
-    r = _source(form)
-    where = _conditions(form, r, today)
-    query = select(r).where(*where)
-    status = _status_condition(form, r)
-    if status is not None:
-        query = query.where(status)
-    cursor = form.cursor
-    if cursor is not None:
-        query = query.where(tuple_(r.due_on, r.id) > tuple_(*cursor))
-    rows = db.session.scalars(
-        query.options(selectinload(r.tasks), selectinload(r.assignee))
-        .order_by(r.due_on, r.id)
-        .limit(PAGE_SIZE + 1)
-    ).all()
-    shown = rows[:PAGE_SIZE]
+    valid = form.validate()
+    chosen = _query(form, today)
+    found = queue_query.page(chosen)
     args = form.query_args()
-    next_url = (
-        url_for("staff.queue", **args, after=format_after(shown[-1].due_on, shown[-1].id))
-        if len(rows) > PAGE_SIZE
-        else None
-    )
+    shown = found.rows
+    after = queue_query.format_cursor(form.sort_key, shown[-1]) if found.more else None
     return _render(
         form,
         today,
+        200 if valid else 400,
         requests=shown,
-        tabs=_tabs(form, _counts(form, r, where)),
-        next_url=next_url,
-        first_url=url_for("staff.queue", **args) if cursor is not None else None,
+        tabs=_tabs(form, found.counts, searched=chosen.words is not None),
+        next_url=url_for("staff.queue", **args, after=after) if after else None,
+        first_url=url_for("staff.queue", **args) if chosen.cursor is not None else None,
+        csv_url=url_for("staff.queue_csv", **args) if valid else None,
     )
+
+
+@bp.get("/queue.csv")
+@login_required
+def queue_csv() -> Any:
+    """Every request the filters select (not one page), as a spreadsheet opens it safely.
+    The export is audited: the filters, and whether a search was used (not its words).
+    Refused filters export nothing: the queue page says why."""
+    form = QueueFilters(formdata=request.args, staff=_staff())
+    today = reminders.today_here()
+    if not form.validate():
+        return queue()
+    filters = form.query_args()
+    searched = bool(filters.pop("q", ""))
+    record(None, "queue_exported", actor=actor(), detail={"filters": filters, "search": searched})
+    db.session.commit()
+    chosen = QueueQuery(**{**_query(form, today).__dict__, "cursor": None})
+
+    def lines() -> Any:
+        yield spreadsheets.write([CSV_HEADER])
+        batch: list[list[Any]] = []
+        for req in queue_query.every_row(chosen):
+            batch.append(_csv_row(req, today))
+            if len(batch) == 500:
+                yield spreadsheets.write(batch)
+                batch = []
+        yield spreadsheets.write(batch)
+
+    return Response(
+        stream_with_context(lines()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="dsar-queue-{today}.csv"'},
+    )
+
+
+def _csv_row(req: Request, today: date) -> list[Any]:
+    return [
+        req.reference or "",
+        req.name,
+        rules.KIND_LABELS.get(req.kind, req.kind.value),
+        rules.REGIMES[req.regime].name if req.regime in rules.REGIMES else req.regime,
+        req.received_at.date().isoformat(),
+        req.due_on.isoformat(),
+        (req.due_on - today).days if req.status in OPEN else "",
+        status_label(req.status),
+        str(waiting_on(req)),
+        staff_label(req.assignee) if req.assignee else "",
+    ]
