@@ -15,16 +15,18 @@ from gunicorn.glogging import Logger
 _TOKEN_PATH = re.compile(r"/r/[^/?\s]+(/verify/[^/?\s]+)?")
 
 
-# A system owner's one-time task link is a credential too, and so is a person's one-time
-# link to their privacy choices.
+# A system owner's one-time task link is a credential too, and so are a person's one-time
+# link to their privacy choices and a new staff member's invitation to choose a password.
 _TASK_PATH = re.compile(r"/task/[^/?\s]+")
 _CHOICES_PATH = re.compile(r"/choices/open/[^/?\s]+")
+_WELCOME_PATH = re.compile(r"/staff/welcome/[^/?\s]+")
 _QUERY = re.compile(r"\?[^\s\"]*")
 
 
 def redact(path: str) -> str:
     path = _TOKEN_PATH.sub(lambda m: "/r/…" + ("/verify/…" if m.group(1) else ""), path)
     path = _CHOICES_PATH.sub("/choices/open/…", path)
+    path = _WELCOME_PATH.sub("/staff/welcome/…", path)
     return _TASK_PATH.sub("/task/…", path)
 
 

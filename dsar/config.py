@@ -76,6 +76,23 @@ def _names(env: Mapping[str, str], name: str, default: str) -> frozenset[str]:
     return values
 
 
+# dsar.models.Role's values (this module stands below the models and cannot import them).
+STAFF_ROLES = ("admin", "officer", "auditor")
+
+
+def _roles(env: Mapping[str, str], name: str, default: str) -> frozenset[str]:
+    """Staff roles, comma-separated; empty for none."""
+    raw = env.get(name, default)
+    values = frozenset(part.strip().lower() for part in raw.split(",") if part.strip())
+    unknown = sorted(values - set(STAFF_ROLES))
+    if unknown:
+        raise ConfigError(
+            f"{name} must list staff roles among {', '.join(STAFF_ROLES)} (comma-separated, "
+            f"or empty for none), got {unknown[0]!r}"
+        )
+    return values
+
+
 def database_url(raw: str) -> str:
     """Point bare PostgreSQL URLs at psycopg 3, the driver dsar ships with."""
     for prefix in ("postgres://", "postgresql://"):
@@ -116,6 +133,23 @@ def _audit_key(env: Mapping[str, str]) -> str:
             'make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
         )
     return key
+
+
+def _spreadsheet_dir(env: Mapping[str, str], instance: Path, demo_dir: Path) -> Path:
+    """The one folder CSV systems' files must be in (dsar.services.system_reach): by default
+    the demo's folder, whose systems.toml names ${DSAR_DEMO_DIR}/events.csv."""
+    raw = env.get("DSAR_SPREADSHEET_DIR", "")
+    if raw and not Path(raw).is_absolute():
+        # Web and worker processes may start in different folders: say one place for all.
+        raise ConfigError(f"DSAR_SPREADSHEET_DIR must be an absolute path, got {raw!r}")
+    folder = Path(os.path.abspath(raw or demo_dir))
+    home = Path(os.path.realpath(instance))
+    if Path(os.path.realpath(folder)) in (home, *home.parents):
+        raise ConfigError(
+            f"DSAR_SPREADSHEET_DIR {str(folder)!r} holds dsar's own folder {home} (its "
+            "database and secret key); give a folder that holds spreadsheets only"
+        )
+    return folder
 
 
 def _transfer_hatches(env: Mapping[str, str], production: bool) -> dict[str, Any]:
@@ -182,6 +216,10 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         "RATELIMIT_HEADERS_ENABLED": True,  # Retry-After with every 429
         # Calls per API key (a flask-limiter rate such as "600 per minute").
         "DSAR_API_RATE_LIMIT": _rate(env, "DSAR_API_RATE_LIMIT", "600 per minute"),
+        # Staff of these roles sign in with a code from an app too (two-factor); the demo
+        # accounts are exempt. A staff session ends after this many idle minutes.
+        "DSAR_TOTP_REQUIRED": _roles(env, "DSAR_TOTP_REQUIRED", "admin,auditor"),
+        "DSAR_IDLE_MINUTES": _int(env, "DSAR_IDLE_MINUTES", 30, minimum=1),
         "DSAR_PORT": port,
         "DSAR_BASE_URL": (env.get("DSAR_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         "DSAR_TIMEZONE": tz_name,
@@ -210,6 +248,10 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         "DSAR_UPLOADS_DIR": Path(env.get("DSAR_UPLOADS_DIR") or instance / "uploads"),
         "DSAR_UPLOAD_MAX_MB": _int(env, "DSAR_UPLOAD_MAX_MB", 10, minimum=1),
         "DSAR_DEMO_DIR": Path(env.get("DSAR_DEMO_DIR") or instance / "demo"),
+        # CSV systems' files are refused outside this folder (symlinks and .. resolved).
+        "DSAR_SPREADSHEET_DIR": _spreadsheet_dir(
+            env, instance, Path(env.get("DSAR_DEMO_DIR") or instance / "demo")
+        ),
         "DSAR_HELPDESK_URL": env.get("DSAR_HELPDESK_URL", "http://127.0.0.1:5055"),
         # One request fans out to every system at once: a worker per system of a typical
         # registry, so a request over 8 slow systems takes as long as the slowest.

@@ -93,6 +93,7 @@ def cheap_passwords() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(accounts, "_hasher", cheap)
         patch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not a real password"))
+        patch.setattr(accounts, "_code_hasher", cheap)  # two-factor recovery codes
         yield
 
 
@@ -169,6 +170,9 @@ def env(
         # Answers go out as soon as they are compiled, as before the review step existed;
         # tests/test_review.py sets the default (officers review access answers).
         "DSAR_RELEASE_AT_ONCE": "all",
+        # Nobody must have two-factor sign-in: the `login` fixture signs in with a password
+        # alone. tests/test_two_factor.py and tests/test_team.py set it themselves.
+        "DSAR_TOTP_REQUIRED": "",
     }
     instance.mkdir()
     if values["DATABASE_URL"].startswith("sqlite:"):

@@ -9,14 +9,17 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from dsar.extensions import limiter, login_manager
 from dsar.models import Role, User
 from dsar.services import accounts
+from dsar.staff import sessions
 from dsar.staff.forms import LoginForm, LogoutForm
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+# Every staff page: an idle session ends; two-factor is set up first where it is required.
+bp.before_app_request(sessions.guard)
 
 # Roles that may change things; auditors read only.
 ACTORS = (Role.OFFICER, Role.ADMIN)
@@ -64,9 +67,7 @@ def login() -> Any:
             form.password.errors.append(str(exc))
             return render_template("staff/login.html", form=form), 403
         if user is not None:
-            session.clear()  # a fresh session: nothing from before sign-in carries over
-            login_user(user)
-            return redirect(url_for("staff.queue"))
+            return sessions.after_password(user)  # signed in, or on to the code step
         form.password.errors.append("That email and password do not match a staff account.")
     return render_template("staff/login.html", form=form), 422 if form.errors else 200
 
@@ -105,15 +106,19 @@ def actor() -> str:
 
 # Routes in other modules register on `bp` when imported.
 from dsar.staff import (  # noqa: E402, F401
+    account_views,
     agent_views,
     api_key_views,
     appeal_views,
     bulk_views,
+    dashboard_views,
     lift_views,
     notification_views,
     preview_views,
     queue_views,
     record_views,
+    reopen_views,
     request_views,
     system_views,
+    team_views,
 )
