@@ -7,14 +7,8 @@ import hmac
 from flask import current_app
 
 from dsar.connectors import Connector, connector_for
-from dsar.models import DataSystem
-
-# Settings a system's config may name as `${...}`: folders and URLs, never secrets.
-PLACEHOLDERS = ("DSAR_DEMO_DIR", "DSAR_HELPDESK_URL")
-
-
-def _settings() -> dict[str, str]:
-    return {name: str(current_app.config[name]) for name in PLACEHOLDERS}
+from dsar.models import DataSystem, SystemKind
+from dsar.services.system_reach import confined, placeholder_values, spreadsheet_folder
 
 
 def _pseudonym_key() -> bytes:
@@ -25,10 +19,15 @@ def _pseudonym_key() -> bytes:
 
 
 def connector(system: DataSystem) -> Connector:
+    """Raises ConnectorError, as a failed call would, for a spreadsheet outside
+    DSAR_SPREADSHEET_DIR (registered before the setting changed, or a link moved since)."""
+    settings = placeholder_values()
+    if system.kind is SystemKind.CSV and isinstance(system.config, dict):
+        confined(system.config.get("path"), settings, spreadsheet_folder())
     return connector_for(
         system.kind,
         system.config,
-        settings=_settings(),
+        settings=settings,
         timeout=current_app.config["DSAR_CONNECTOR_TIMEOUT"],
         pseudonym_key=_pseudonym_key(),
     )

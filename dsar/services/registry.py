@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from dsar.connectors import dependencies
 from dsar.exceptions import ConfigFileError, SystemInvalid
 from dsar.extensions import db
 from dsar.models import DataSystem, SystemKind
+from dsar.services import system_reach
 from dsar.services.events import record
 from dsar.services.system_checks import META, check_key, clean
 
@@ -35,6 +37,25 @@ def _check(entry: dict[str, Any], index: int, seen: set[str]) -> tuple[str, Syst
     except SystemInvalid as exc:
         raise ConfigFileError(f"{where}: {exc.message}") from None
     return key, kind
+
+
+def _check_reach(checked: list[tuple[str, SystemKind, dict[str, Any]]]) -> None:
+    """Each system's identity fields against what the file's other systems and the rest of
+    the registry export (the file may add an exporter with its first user), and its
+    spreadsheet's folder."""
+    exports = system_reach.exported(exclude={key for key, _, _ in checked})
+    provided = {
+        key: dependencies(kind, entry.get("config") or {})[1] for key, kind, entry in checked
+    }
+    for index, (key, kind, entry) in enumerate(checked):
+        known = {name: list(keys) for name, keys in exports.items()}
+        for other, names in provided.items():
+            for name in sorted(names) if other != key else ():
+                known.setdefault(name, []).append(other)
+        try:
+            system_reach.check(key, kind, entry.get("config") or {}, exports=known)
+        except SystemInvalid as exc:
+            raise ConfigFileError(f"system #{index + 1} ({key}): {exc.message}") from None
 
 
 def entry_values(entry: dict[str, Any], kind: Any) -> dict[str, Any]:
@@ -71,6 +92,7 @@ def load_file(path: Path, *, actor: str = "cli") -> LoadReport:
         key, kind = _check(entry, index, seen)
         seen.add(key)
         checked.append((key, kind, entry))
+    _check_reach(checked)
     report = LoadReport([], [], [])
     for key, kind, entry in checked:
         values = clean(entry_values(entry, kind))

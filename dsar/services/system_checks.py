@@ -1,5 +1,7 @@
 """What a data system's fields may hold, checked one way for the TOML file and the registry
-pages; `SystemInvalid` names the field at fault."""
+pages; `SystemInvalid` names the field at fault. The disclosure's checks are in
+dsar.services.system_disclosure; what needs the rest of the registry or the settings (the
+identity fields a system matches on, where its spreadsheet is) in dsar.services.system_reach."""
 
 from __future__ import annotations
 
@@ -8,10 +10,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dsar import i18n, inputs, rules
+from dsar import i18n, inputs
 from dsar.connectors import validate_config
 from dsar.exceptions import ConnectorError, SystemInvalid
 from dsar.models import SystemKind
+from dsar.services.system_disclosure import DISCLOSURE_LISTS as DISCLOSURE_LISTS
+from dsar.services.system_disclosure import DISCLOSURE_TEXTS as DISCLOSURE_TEXTS
+from dsar.services.system_disclosure import check_disclosure, languages
 from dsar.services.system_secrets import refuse_hidden, refuse_secrets
 
 META = ("name", "owner", "contact", "description")
@@ -28,13 +33,6 @@ FIELDS = (
     "labels",
     "max_concurrency",
 )
-# What the access answer says about a system (GDPR Art. 15(1)(a)-(h), CCPA 1798.110 and
-# 7024(d)): lists of phrases, or one phrase. `withheld` names fields whose values are never
-# disclosed, only said to exist (SSN, driver's licence, account numbers, passwords, ...).
-DISCLOSURE_LISTS = frozenset(
-    {"purposes", "categories", "recipients", "third_countries", "ccpa_categories", "withheld"}
-)
-DISCLOSURE_TEXTS = frozenset({"retention", "source", "automated_decisions", "legal_basis"})
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _LIMITS = {"name": 200, "owner": 200, "contact": 254}
 
@@ -88,68 +86,6 @@ def check_config(kind: SystemKind, config: Any) -> None:
         validate_config(kind, config)
     except ConnectorError as exc:
         raise SystemInvalid(str(exc), field="config") from None
-
-
-def _per_law(key: str, item: Any) -> str | dict[str, str]:
-    """One phrase, or one per law (`{gdpr = "...", lgpd = "...", default = "..."}`): a legal
-    basis that cites the GDPR must not appear in an LGPD letter."""
-    if isinstance(item, str):
-        return item.strip()
-    laws = {*rules.REGIMES, "default"}
-    if not isinstance(item, dict) or not item or not all(isinstance(v, str) for v in item.values()):
-        message = f"disclosure '{key}' must be text, or a table of text per law"
-        raise SystemInvalid(message, field="disclosure")
-    unknown = sorted(set(item) - laws)
-    if unknown:
-        message = f"disclosure '{key}': unknown law {unknown[0]!r}; use {', '.join(sorted(laws))}"
-        raise SystemInvalid(message, field="disclosure")
-    return {law: text.strip() for law, text in item.items()}
-
-
-def _languages(value: Any, check: Any, field: str) -> dict[str, Any]:
-    """`languages = { pt_BR = { ... }, fr_CA = { ... } }`: the same words in another shipped
-    language, each table checked as the English one (a letter uses them in that language)."""
-    codes = sorted(set(i18n.LANGUAGES) - {i18n.DEFAULT})
-    if not isinstance(value, dict):
-        raise SystemInvalid(f"{field}: 'languages' must be a table per language", field=field)
-    for code in value:
-        if code not in codes:
-            message = f"{field}: unknown language {code!r}; use {', '.join(codes)}"
-            raise SystemInvalid(message, field=field)
-    clean = {code: check(words, nested=True) for code, words in value.items()}
-    return {code: words for code, words in clean.items() if words}
-
-
-def check_disclosure(value: Any, *, nested: bool = False) -> dict[str, Any]:
-    """The disclosure table, checked: known keys only, phrases of at most 500 characters;
-    `languages` gives them in other languages."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise SystemInvalid("'disclosure' must be a table of keys", field="disclosure")
-    clean: dict[str, Any] = {}
-    for key, item in value.items():
-        if key == "languages" and not nested:
-            clean[key] = _languages(item, check_disclosure, "disclosure")
-            continue
-        if key in DISCLOSURE_LISTS:
-            items = [item] if isinstance(item, str) else item
-            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-                message = f"disclosure '{key}' must be a list of text"
-                raise SystemInvalid(message, field="disclosure")
-            clean[key] = [i.strip() for i in items if i.strip()]
-            phrases = clean[key]
-        elif key in DISCLOSURE_TEXTS:
-            clean[key] = _per_law(key, item)
-            phrases = [clean[key]] if isinstance(clean[key], str) else list(clean[key].values())
-        else:
-            known = ", ".join(sorted(DISCLOSURE_LISTS | DISCLOSURE_TEXTS))
-            raise SystemInvalid(
-                f"disclosure: unknown key {key!r}; known keys: {known}", field="disclosure"
-            )
-        if any(len(i) > 500 for i in phrases):
-            raise SystemInvalid(f"disclosure '{key}': at most 500 characters", field="disclosure")
-    return clean
 
 
 LABEL_TEXTS = frozenset(
@@ -207,7 +143,7 @@ def check_labels(value: Any, *, nested: bool = False) -> dict[str, Any]:
         )
     clean: dict[str, Any] = {k: _label_text(value[k], k) for k in texts if k in value}
     if "languages" in value:
-        clean["languages"] = _languages(value["languages"], check_labels, "labels")
+        clean["languages"] = languages(value["languages"], check_labels, "labels")
     for group in ("places", "fields"):
         if group not in value:
             continue

@@ -1,7 +1,8 @@
 """The registry of data systems: add, edit, enable or disable, test a connection, and what the
 registry pages show. Config values never go into events or logs, only the names of the
 fields that changed; secrets are handled in dsar.services.system_secrets, the checks of
-every field in dsar.services.system_checks, the TOML loader in dsar.services.registry.
+every field in dsar.services.system_checks (and, with the rest of the registry and the
+settings, in dsar.services.system_reach), the TOML loader in dsar.services.registry.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dsar.connectors import Outcome
 from dsar.exceptions import ConnectorError, SystemInvalid
 from dsar.extensions import db
 from dsar.models import FINAL_TASK_STATUSES, DataSystem, SystemKind, Task
+from dsar.services import system_reach
 from dsar.services.connections import connector
 from dsar.services.events import record
 from dsar.services.system_checks import FIELDS, check_key, clean
@@ -66,6 +68,7 @@ def create(values: Mapping[str, Any], *, actor: str) -> DataSystem:
     if get(key) is not None:
         raise SystemInvalid(f"a system with key {key!r} already exists", field="key")
     values = clean(values)
+    system_reach.check(key, values["kind"], values["config"])
     system = DataSystem(key=key, **values)
     db.session.add(system)
     given = [f for f in FIELDS if f in ("kind", "enabled") or values[f]]
@@ -91,6 +94,8 @@ def update(system: DataSystem, values: Mapping[str, Any], *, actor: str) -> list
     changed = [f for f in FIELDS if getattr(system, f) != checked[f]]
     if not changed:
         return []
+    if "kind" in changed or "config" in changed:  # a name or a disclosure reaches nothing new
+        system_reach.check(system.key, checked["kind"], checked["config"])
     for field in changed:
         setattr(system, field, checked[field])
     record(None, "system_updated", actor=actor, detail={"system": system.key, "fields": changed})

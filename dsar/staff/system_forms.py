@@ -20,10 +20,10 @@ from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
 
 from dsar import inputs
 from dsar.config import ROOT
-from dsar.forms import Form
 from dsar.models import DataSystem, SystemKind
 from dsar.services.system_secrets import masked_config
 from dsar.services.systems import KIND_LABELS
+from dsar.staff.disclosure_forms import DisclosureForm
 
 MAX_CONFIG = 100_000
 # The demo system whose config shows each kind best.
@@ -69,7 +69,7 @@ def _json_object(field: WTField, what: str) -> dict[str, Any] | None:
     return value
 
 
-class SystemForm(Form):
+class SystemForm(DisclosureForm):
     """Edit a system; the key never changes."""
 
     name = StringField(
@@ -120,8 +120,12 @@ class SystemForm(Form):
     def validate_labels(self, field: WTField) -> None:
         self.parsed_labels = _json_object(field, "The words for the person")
 
-    def values(self) -> dict[str, Any]:
-        """The submitted fields, as dsar.services.systems takes them."""
+    def validate_disclosure_languages(self, field: WTField) -> None:
+        self.parsed_languages = _json_object(field, "The words in other languages")
+
+    def values(self, stored: DataSystem | None = None) -> dict[str, Any]:
+        """The submitted fields, as dsar.services.systems takes them; `stored`: the system
+        being edited (its disclosure's empty keys stay as they are)."""
         return {
             "name": self.name.data or "",
             "kind": self.kind.data,
@@ -131,6 +135,7 @@ class SystemForm(Form):
             "enabled": bool(self.enabled.data),
             "config": self.parsed_config if self.parsed_config is not None else {},
             "labels": self.parsed_labels if self.parsed_labels is not None else {},
+            "disclosure": self.disclosure((stored.disclosure or {}) if stored else {}),
         }
 
     @classmethod
@@ -145,6 +150,7 @@ class SystemForm(Form):
             "enabled": system.enabled,
             "config": dump_config(system.config),
             "labels": json.dumps(system.labels or {}, indent=2, ensure_ascii=False),
+            **cls.disclosure_initial(system.disclosure),
         }
 
 

@@ -6,12 +6,17 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms import Field
 
+from dsar import i18n
 from dsar.exceptions import SystemInvalid
 from dsar.extensions import db
 from dsar.models import DataSystem, Role, SystemKind
-from dsar.services import decision_effects, system_secrets, systems
+from dsar.services import decision_effects, system_reach, system_secrets, systems
+from dsar.services.system_disclosure import DEFAULT_LAW
+from dsar.staff import disclosure_forms
 from dsar.staff.decision_views import confirm_page, confirmed
+from dsar.staff.disclosure_forms import per_law_name
 from dsar.staff.forms import ConfirmForm, LogoutForm
 from dsar.staff.system_forms import NewSystemForm, SystemForm, config_examples
 from dsar.staff.views import ACTORS, actor, bp, roles_required
@@ -47,23 +52,51 @@ def systems_list() -> str:
     )
 
 
+def _error_field(form: SystemForm, name: str) -> tuple[Field, bool]:
+    """The form field a service error names ("disclosure.legal_basis.gdpr" is the GDPR box
+    of the legal basis), and whether it is one disclosure key's own."""
+    if name in ("disclosure", "disclosure.languages"):
+        return form.disclosure_languages, False
+    if name.startswith("disclosure."):
+        key, _, law = name.removeprefix("disclosure.").partition(".")
+        own = per_law_name(key, law) if law and law != DEFAULT_LAW else key
+        if own in form:
+            return form[own], True
+    field = getattr(form, name, None)
+    return (field if isinstance(field, Field) else form.config), False
+
+
 def _show_error(form: SystemForm, exc: SystemInvalid) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is None:
-        field = form.config
+    field, own = _error_field(form, exc.field or "config")
     first, _, rest = exc.message.partition(" ")
-    if first in {k.value for k in SystemKind}:  # "sql system: ..." reads "SQL system: ..."
+    if own:  # "disclosure 'purposes': item 2 has ..." beside Purposes reads "Item 2 has ..."
+        message = exc.message.partition(": ")[2] or exc.message
+    elif first in {k.value for k in SystemKind}:  # "sql system: ..." reads "SQL system: ..."
         message = f"{first.upper()} {rest}"
     else:
-        message = exc.message[:1].upper() + exc.message[1:]
+        message = exc.message
+    message = message[:1].upper() + message[1:]
     field.errors = [*field.errors, message if message.endswith(".") else message + "."]
 
 
 def _form_page(form: SystemForm, system: DataSystem | None) -> tuple[str, int]:
+    advanced = (form.config, form.labels, form.disclosure_languages)
     page = render_template(
         "staff/system_form.html",
         form=form,
         system=system,
+        disclosure_order=disclosure_forms.ORDER,
+        disclosure_lists=disclosure_forms.LISTS,
+        disclosure_texts=disclosure_forms.TEXTS,
+        disclosure_hints={k: disclosure_forms.hint(k) for k in disclosure_forms.ORDER},
+        # Open where a new system's connection must be given, or where something is wrong.
+        advanced_open=system is None or any(f.errors for f in advanced),
+        language_codes=", ".join(c for c in i18n.LANGUAGES if c != i18n.DEFAULT),
+        matches=systems.identity_fields(system) if system else [],
+        known_fields=system_reach.known_fields(
+            system_reach.exported(exclude={system.key} if system else ())
+        ),
+        spreadsheet_folder=system_reach.spreadsheet_folder(),
         examples=config_examples(),
         kind_labels=systems.KIND_LABELS,
         env_var_help=system_secrets.ENV_VAR_HELP,
@@ -98,7 +131,7 @@ def edit_system(key: str) -> Any:
     form = SystemForm(data=SystemForm.initial(system))
     if form.validate_on_submit():
         try:
-            changed = systems.update(system, form.values(), actor=actor())
+            changed = systems.update(system, form.values(system), actor=actor())
         except SystemInvalid as exc:
             db.session.rollback()
             _show_error(form, exc)
