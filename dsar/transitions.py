@@ -34,13 +34,16 @@ TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     S.COMPILING: frozenset({S.READY_FOR_REVIEW, S.COMPLETED, S.ACTION_REQUIRED}),
     # Review: release, send back, or render again after a redaction.
     S.READY_FOR_REVIEW: frozenset({S.COMPLETED, S.IN_PROGRESS, S.COMPILING}),
-    S.COMPLETED: frozenset(),
+    # Reopened by an officer with a reason (dsar.services.reopening): the work runs again
+    # (a dry run first where the kind needs approval) and a new answer replaces the old.
+    S.COMPLETED: frozenset({S.IN_PROGRESS, S.AWAITING_APPROVAL}),
     S.DENIED: frozenset(),
     S.CANCELLED: frozenset(),
     S.DUPLICATE: frozenset(),
 }
 
-OPEN_STATUSES = frozenset(s for s, nexts in TRANSITIONS.items() if nexts)
+CLOSED_STATUSES = frozenset({S.COMPLETED, S.DENIED, S.CANCELLED, S.DUPLICATE})
+OPEN_STATUSES = frozenset(TRANSITIONS) - CLOSED_STATUSES
 
 
 def check(before: RequestStatus, after: RequestStatus) -> None:

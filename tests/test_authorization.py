@@ -112,6 +112,9 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("staff.login", "POST"): everyone(422),  # wrong password
     ("staff.logout", "POST"): everyone(302),
     ("staff.queue", "GET"): ANY_STAFF,
+    ("staff.queue_csv", "GET"): ANY_STAFF,
+    ("staff.reopen", "POST"): {**ACTORS, "officer": {422}, "admin": {422}},
+    ("staff.home", "GET"): ANY_STAFF,
     ("staff.request_page", "GET"): ANY_STAFF,
     ("staff.document", "GET"): ANY_STAFF,
     ("staff.letter_preview", "GET"): ANY_STAFF,
@@ -138,6 +141,26 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("auditor.metrics_pdf", "GET"): ANY_STAFF,
     ("staff.bulk", "POST"): ACTORS,
     ("staff.page_preview", "GET"): ANY_STAFF,
+    # The team (admins), an invitation link (a tracking token is none: 404 for all) and
+    # each one's own account; user 1 is the signed-in admin, who may neither deactivate
+    # themselves nor be sent an invitation, nor reset their own two-factor here (422).
+    ("staff.team_page", "GET"): ADMIN_PAGE,
+    ("staff.invite", "POST"): ADMIN_POST,  # empty form: 422, nobody invited
+    ("staff.change_role", "POST"): ADMIN_POST,
+    ("staff.deactivate", "POST"): ADMIN_POST,
+    ("staff.reactivate", "POST"): ADMIN_POST,  # already active: said, back to the list
+    ("staff.resend_invitation", "POST"): ADMIN_POST,
+    ("staff.reset_two_factor", "POST"): ADMIN_POST,
+    ("staff.welcome", "GET"): everyone(404),
+    ("staff.welcome", "POST"): everyone(404),
+    ("staff.login_code", "GET"): everyone(302),  # no password step: to the sign-in page
+    ("staff.login_code", "POST"): everyone(302),
+    ("staff.account", "GET"): ANY_STAFF,
+    ("staff.two_factor_setup", "GET"): ANY_STAFF,
+    **{
+        (f"staff.{name}", "POST"): {**ANY_STAFF, "auditor": {422}, "officer": {422}, "admin": {422}}
+        for name in ("two_factor_confirm", "two_factor_off", "recovery_codes")  # no code: 422
+    },
     ("staff.api_keys_page", "GET"): ADMIN_PAGE,
     ("staff.create_api_key", "POST"): ADMIN_POST,  # empty form: 422, no key made
     ("staff.api_key_scopes", "POST"): ADMIN_POST,
@@ -247,6 +270,7 @@ def url_for_rule(app: Flask, endpoint: str, world: dict[str, str]) -> str:
         "page": 1,
         "redaction_id": 1,
         "number": 1,
+        "user_id": 1,
     }
     return rule.build({k: values[k] for k in rule.arguments})[1]
 
@@ -286,6 +310,7 @@ def test_each_route_answers_each_role_as_the_matrix_says(
             "document_downloaded",
             "evidence_downloaded",
             "letter_previewed",
+            "queue_exported",
         ]
         expected = downloads if role == "auditor" else []
         assert sorted(by_staff) == expected

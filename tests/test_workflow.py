@@ -126,7 +126,8 @@ LEGAL = [
 ILLEGAL = [
     (S.AWAITING_VERIFICATION, S.COMPILING),
     (S.RECEIVED, S.COMPLETED),
-    (S.COMPLETED, S.IN_PROGRESS),
+    (S.COMPLETED, S.COMPILING),
+    (S.COMPLETED, S.DENIED),
     (S.DENIED, S.IN_PROGRESS),
     (S.CANCELLED, S.RECEIVED),
     (S.IN_PROGRESS, S.DENIED),
@@ -145,10 +146,13 @@ def test_illegal_moves_raise(before: S, after: S) -> None:
         transitions.check(before, after)
 
 
-def test_every_status_has_a_row_and_closed_ones_lead_nowhere() -> None:
+def test_every_status_has_a_row_and_closed_ones_lead_nowhere_but_a_reopening() -> None:
     assert set(transitions.TRANSITIONS) == set(S)
-    for closed in (S.COMPLETED, S.DENIED, S.CANCELLED, S.DUPLICATE):
+    for closed in (S.DENIED, S.CANCELLED, S.DUPLICATE):
         assert transitions.TRANSITIONS[closed] == frozenset()
+    assert transitions.TRANSITIONS[S.COMPLETED] == {S.IN_PROGRESS, S.AWAITING_APPROVAL}
+    assert S.COMPLETED not in transitions.OPEN_STATUSES
+    assert set(S) == transitions.CLOSED_STATUSES | transitions.OPEN_STATUSES
 
 
 def test_move_if_refuses_a_row_that_has_moved_on(app: Flask, demo_systems: list[str]) -> None:

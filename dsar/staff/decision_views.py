@@ -90,12 +90,20 @@ def confirmed() -> bool:
 
 
 def confirm_page(
-    title: str, effects: list[str], button: str, action: str, back: str, **typed: str
+    title: str,
+    effects: list[str],
+    button: str,
+    action: str,
+    back: str,
+    *,
+    reason_label: str = "Your reason, sent to the person:",
+    **typed: str,
 ) -> tuple[str, int]:
     """What the decision will do, and a button that sends the same form again, confirmed."""
     return render_template(
         "staff/confirm.html",
         title=title,
+        reason_label=reason_label,
         effects=effects,
         button=button,
         action=action,
@@ -139,7 +147,7 @@ def _errors(form: FlaskForm) -> str:
     return " ".join(e for errors in form.errors.values() for e in errors)
 
 
-def _keep_typed(reference: str, form: FlaskForm, prefix: str, error: str) -> tuple[str, int]:
+def keep_typed(reference: str, form: FlaskForm, prefix: str, error: str) -> tuple[str, int]:
     """The request's page again with what was typed in the refused form, and why."""
     db.session.rollback()
     flash(error, "error")
@@ -177,12 +185,12 @@ def decide_correction(reference: str) -> Any:
 def deny(reference: str) -> Any:
     form = DenyForm()
     if not form.validate_on_submit():
-        return _keep_typed(reference, form, "deny", _errors(form))
+        return keep_typed(reference, form, "deny", _errors(form))
     req = request_or_404(reference)
     try:  # refused now, with what was typed, rather than after the officer confirmed
         decisions.check_deny(req, form.reason.data or "", form.text.data or "")
     except DecisionRefused as exc:
-        return _keep_typed(reference, form, "deny", str(exc))
+        return keep_typed(reference, form, "deny", str(exc))
     if not confirmed():
         return confirm_page(
             f"Deny {reference}",
@@ -196,7 +204,7 @@ def deny(reference: str) -> Any:
     try:
         decisions.deny(req, form.reason.data, form.text.data, actor=actor())
     except DecisionRefused as exc:
-        return _keep_typed(reference, form, "deny", str(exc))
+        return keep_typed(reference, form, "deny", str(exc))
     flash("Denied; the person has been told why and how to complain or appeal.", "info")
     return _page(reference)
 
@@ -241,12 +249,12 @@ def spam(reference: str) -> Any:
 def cancel(reference: str) -> Any:
     form = CancelForm()
     if not form.validate_on_submit():
-        return _keep_typed(reference, form, "cancel", _errors(form))
+        return keep_typed(reference, form, "cancel", _errors(form))
     req = request_or_404(reference)
     try:
         decisions.check_move(req, RequestStatus.CANCELLED, "cancelled")
     except DecisionRefused as exc:
-        return _keep_typed(reference, form, "cancel", str(exc))
+        return keep_typed(reference, form, "cancel", str(exc))
     if not confirmed():
         return confirm_page(
             f"Cancel {reference}",
@@ -259,7 +267,7 @@ def cancel(reference: str) -> Any:
     try:
         decisions.cancel(req, form.reason.data, actor=actor())
     except DecisionRefused as exc:
-        return _keep_typed(reference, form, "cancel", str(exc))
+        return keep_typed(reference, form, "cancel", str(exc))
     flash("Cancelled; the person has been told why.", "info")
     return _page(reference)
 

@@ -202,3 +202,15 @@ class RedactForm(Form):
         "Note for the file (optional)",
         validators=[Length(max=1000, message="Keep the note under 1,000 characters.")],
     )
+
+
+class ReopenForm(Form):
+    """Reopen a completed request: the reason goes into its history."""
+
+    reason = TextAreaField(
+        "Why reopen it",
+        validators=[
+            InputRequired("Say why the request is reopened: it goes into its history."),
+            Length(max=1000, message="Keep the reason under 1,000 characters."),
+        ],
+    )

@@ -41,6 +41,7 @@ from dsar.staff.forms import (
     ManualDoneForm,
     NoteForm,
     ReasonForm,
+    ReopenForm,
     ReplyForm,
     SkipForm,
 )
@@ -70,6 +71,7 @@ def decision_forms(req: Request) -> dict[str, Any]:
         "cancel": CancelForm(),
         "skip": SkipForm(),
         "done": ManualDoneForm(),
+        "reopen": ReopenForm(),
     }
 
 
