@@ -737,3 +737,53 @@ class RecoveryCode(db.Model):
     code_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookEndpoint(db.Model):
+    """An integrator's HTTPS address that hears of its API key's requests (the events it
+    chose). The signing secret is kept sealed with a key derived from SECRET_KEY (see
+    dsar.services.webhooks), never in clear, and shown once when the endpoint is added."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret_sealed: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    api_key: Mapped[ApiKey] = relationship()
+
+
+class WebhookDelivery(db.Model):
+    """One event for one endpoint: pending until a 2xx (delivered) or the last retry
+    (failed). Holds the statuses of the event, never personal data; the answers' codes
+    and errors in words, never their bodies. Its id is the Dsar-Delivery header."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+        Index("ix_webhook_deliveries_status", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    event: Mapped[str] = mapped_column(String(48))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
+    status_before: Mapped[str] = mapped_column(String(32), default="")
+    status_after: Mapped[str] = mapped_column(String(32), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_code: Mapped[int | None] = mapped_column()
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+    # Each try, oldest first (the last 20): {"at", "code", "error"}.
+    tries: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    job_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()
+    request: Mapped[Request] = relationship()

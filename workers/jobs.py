@@ -49,6 +49,19 @@ def send_portability_transfer(request_id: int) -> None:
 
 
 @no_database_values
+def deliver_webhook(delivery_id: int) -> None:
+    """POST one signed event to an integrator's endpoint; RQ retries a failed try."""
+    from dsar.services import webhook_delivery
+
+    job = get_current_job()
+    webhook_delivery.deliver(
+        delivery_id,
+        job_id=job.id if job is not None else None,
+        last_attempt=job is None or not job.retries_left,
+    )
+
+
+@no_database_values
 def send_deadline_reminders() -> None:
     """Acknowledge what is owed, remind officers of due dates, flag overdue requests."""
     reminders.run()

@@ -7,6 +7,7 @@ from typing import Any
 
 from dsar.extensions import db
 from dsar.models import Event, Request
+from dsar.services import webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def record(
         detail=detail or {},
     )
     db.session.add(event)
+    webhook_events.note(request, action, before, after)  # integrators' webhooks, if any
     log.info(
         "event %s request=%s actor=%s %s->%s",
         action,

@@ -13,7 +13,8 @@ worker dies with SIGKILL in the middle of a job, the task rows still say `queued
 - a request stuck in `compiling` without a compile job gets one;
 - a portability package queued for another company, with no outcome and no live job, is
   sent again (the receiver sees the same Content-Digest and X-DSAR-Reference);
-- a change of a person's choice still waiting for a system, with no live job, is sent again.
+- a change of a person's choice still waiting for a system, with no live job, is sent again;
+- a webhook delivery still pending, with no live job, is sent again (same Dsar-Delivery id).
 
 Every connector call is idempotent, so running a task again is safe.
 """
@@ -30,7 +31,7 @@ from sqlalchemy import select, update
 from dsar import queue
 from dsar.extensions import db
 from dsar.models import FINAL_TASK_STATUSES, Request, RequestStatus, Task, TaskStatus, utcnow
-from dsar.services import choice_sync, fanin, fanout, transfer, workflow
+from dsar.services import choice_sync, fanin, fanout, transfer, webhook_delivery, workflow
 from dsar.services.events import record
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def run(now: datetime | None = None) -> dict[str, int]:
         "compiles": 0,
         "transfers": 0,
         "choices": 0,
+        "webhooks": 0,
     }
     for task in db.session.scalars(select(Task).where(Task.status.in_(WAITING))).all():
         queued_long_enough = task.queued_at is None or task.queued_at < now - grace
@@ -64,6 +66,7 @@ def run(now: datetime | None = None) -> dict[str, int]:
     counts["compiles"] = _recompile(now - grace)
     counts["transfers"] = _resend_transfers(now - grace)
     counts["choices"] = choice_sync.resend_lost(now - grace)
+    counts["webhooks"] = webhook_delivery.resend_lost(now - grace)
     if any(counts.values()):
         log.warning("reconciler resent lost work: %s", counts)
     return counts

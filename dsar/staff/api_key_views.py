@@ -11,7 +11,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, url_for
 
 from dsar.models import ApiKey, Role
-from dsar.services import api_keys
+from dsar.services import api_keys, webhooks
 from dsar.staff.forms import ApiKeyForm, ConfirmForm, ScopesForm
 from dsar.staff.views import actor, bp, roles_required
 
@@ -37,6 +37,7 @@ def _page(form: ApiKeyForm, *, secret: str = "", shown: ApiKey | None = None) ->
         scopes_forms={k.id: _scopes_form(k, formdata=None) for k in keys},
         confirm_form=ConfirmForm(),
         scope_words=api_keys.SCOPES,
+        webhook_counts=webhooks.counts(),
         secret=secret,
         shown=shown,
     )

@@ -121,4 +121,5 @@ from dsar.staff import (  # noqa: E402, F401
     request_views,
     system_views,
     team_views,
+    webhook_views,
 )
