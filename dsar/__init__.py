@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -190,26 +189,16 @@ def _init_extensions(app: Flask) -> None:
     from dsar.services import audit
 
     audit.init_app(app)  # hash-chain every event at commit
-    _init_logging()
+    from dsar.services import webhook_events
 
-
-def _init_logging() -> None:
-    """Log dsar's own messages (ids and states only) to stderr; quiet the PDF renderer."""
-    logger = logging.getLogger("dsar")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logs.install(handler)  # a database error's message may quote a value: withheld
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-    for noisy in ("weasyprint", "fontTools"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    webhook_events.init_app(app)  # enqueue webhook deliveries once their event commits
+    logs.configure(app.config["DSAR_LOG_FORMAT"])
 
 
 def _register_blueprints(app: Flask) -> None:
     from dsar.api.views import blp as api_blp
     from dsar.auditor.views import bp as auditor_bp
+    from dsar.ops.views import bp as ops_bp
     from dsar.portal.views import bp as portal_bp
     from dsar.staff.views import bp as staff_bp
 
@@ -219,6 +208,7 @@ def _register_blueprints(app: Flask) -> None:
     from dsar.owner.views import bp as owner_bp
 
     app.register_blueprint(owner_bp)  # the manual systems' owners: /task/<token>
+    app.register_blueprint(ops_bp)  # /healthz and /metrics, for machines
     rest_api.register_blueprint(api_blp)
     csrf.exempt(api_blp)
 

@@ -7,10 +7,14 @@ anyone reading the logs could otherwise open a person's request. Use with
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
 from gunicorn.glogging import Logger
+
+from dsar import logs
+from dsar.config import log_format
 
 _TOKEN_PATH = re.compile(r"/r/[^/?\s]+(/verify/[^/?\s]+)?")
 
@@ -31,6 +35,22 @@ def redact(path: str) -> str:
 
 
 class RedactingLogger(Logger):
+    """Also: with `DSAR_LOG_FORMAT=json` the error log's and access log's lines are JSON
+    objects, and a load balancer's passing health checks are not logged (one line every few
+    seconds per balancer would bury the rest; a failing check is logged as any request)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        if log_format(os.environ) == "json":
+            for handler in (*self.error_log.handlers, *self.access_log.handlers):
+                logs.install(handler)
+                handler.setFormatter(logs.OneJsonObject())
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if getattr(req, "path", "") == "/healthz" and getattr(resp, "status_code", 0) == 200:
+            return
+        super().access(resp, req, environ, request_time)
+
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)
         for key in ("r", "U", "f"):

@@ -18,6 +18,8 @@ from limits import parse_many
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDIT_KEY_MIN = 32  # characters: a short audit key could be guessed from the hashes
+METRICS_TOKEN_MIN = 24  # characters: the scrape token is a bearer secret, tried online
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(RuntimeError):
@@ -133,6 +135,25 @@ def _audit_key(env: Mapping[str, str]) -> str:
             'make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
         )
     return key
+
+
+def log_format(env: Mapping[str, str]) -> str:
+    """`DSAR_LOG_FORMAT`; also read by gunicorn's logger class, which starts before any app."""
+    value = (env.get("DSAR_LOG_FORMAT") or "text").strip().lower()
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"DSAR_LOG_FORMAT must be text or json, got {value!r}")
+    return value
+
+
+def _metrics_token(env: Mapping[str, str]) -> str:
+    token = env.get("DSAR_METRICS_TOKEN", "")
+    if token and len(token) < METRICS_TOKEN_MIN:
+        raise ConfigError(
+            f"DSAR_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN} characters (got "
+            f'{len(token)}); make one with: python -c "import secrets; '
+            'print(secrets.token_urlsafe(32))"'
+        )
+    return token
 
 
 def _spreadsheet_dir(env: Mapping[str, str], instance: Path, demo_dir: Path) -> Path:
@@ -281,6 +302,10 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         # derives it from SECRET_KEY; set it to keep the chain verifiable across SECRET_KEY
         # rotations (a chain only verifies with the key it was written with).
         "DSAR_AUDIT_KEY": _audit_key(env),
+        # Observability: GET /metrics answers a Prometheus scrape with this bearer token
+        # (unset: /metrics is 404); every log line is text or one JSON object.
+        "DSAR_METRICS_TOKEN": _metrics_token(env),
+        "DSAR_LOG_FORMAT": log_format(env),
         # Signed checkpoints of the chain's head, written every DSAR_CHECKPOINT_INTERVAL
         # seconds: keep the folder (or a copy) where the database's users cannot write.
         "DSAR_AUDIT_DIR": Path(env.get("DSAR_AUDIT_DIR") or instance / "audit"),
@@ -316,6 +341,12 @@ def from_env(env: Mapping[str, str] | None = None, *, instance: Path) -> dict[st
         "DSAR_CO_APPEAL_EXTENSION_DAYS": _int(env, "DSAR_CO_APPEAL_EXTENSION_DAYS", 60),
         # Portability sent straight to another company (GDPR Art. 20(2)).
         **_transfer_hatches(env, production),
+        # Integrators' webhooks (dsar.services.webhook_delivery): the seconds between tries
+        # of a delivery that failed (one retry per number), and each try's time limit.
+        "DSAR_WEBHOOK_RETRY_INTERVALS": _intervals(
+            env, "DSAR_WEBHOOK_RETRY_INTERVALS", "10,60,300,1800,7200"
+        ),
+        "DSAR_WEBHOOK_TIMEOUT_SECONDS": _int(env, "DSAR_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -13,8 +13,9 @@ import logging
 import traceback
 from collections.abc import Callable
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
+from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.exc import DBAPIError
 
 P = ParamSpec("P")
@@ -65,11 +66,13 @@ class NoDatabaseValues(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if exc is not None and any(
-            isinstance(link, DBAPIError) or _quotes_database(link) for link in _chain(exc)
-        ):
+        if exc is not None and involves_database(exc):
             record.exc_text = scrubbed_traceback(exc)
         return True
+
+
+def involves_database(exc: BaseException) -> bool:
+    return any(isinstance(link, DBAPIError) or _quotes_database(link) for link in _chain(exc))
 
 
 def no_database_values(func: Callable[P, R]) -> Callable[P, R]:
@@ -86,6 +89,90 @@ def no_database_values(func: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class OneJsonObject(JsonFormatter):
+    """A log line as one JSON object (`DSAR_LOG_FORMAT=json`): time (UTC, ISO 8601), level,
+    logger, message, and any `extra` fields. python-json-logger formats the traceback from
+    the exception itself, not from `exc_text`, so the database's messages are withheld here
+    as `NoDatabaseValues` withholds them from text lines."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "{levelname}{name}{message}",
+            style="{",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",
+        )
+
+    def formatException(self, ei: Any) -> str:
+        exc = ei[1] if ei else None
+        if exc is not None and involves_database(exc):
+            return scrubbed_traceback(exc)
+        return str(super().formatException(ei))
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    """The formatter for `DSAR_LOG_FORMAT` (`text` or `json`)."""
+    return OneJsonObject() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+
+
 def install(handler: logging.Handler) -> None:
     if not any(isinstance(f, NoDatabaseValues) for f in handler.filters):
         handler.addFilter(NoDatabaseValues())
+
+
+HANDLER = "dsar"  # the name of the handler `configure` puts on dsar's logger
+
+
+def configure(log_format: str) -> None:
+    """Log dsar's own messages (ids and states only) to stderr as `log_format` says; with
+    `json`, RQ's workers, scheduler and cron, and other libraries' warnings, too.
+
+    Called by every `create_app`: the handler is made once per process, its format set each
+    time (tests build apps of both formats in one process)."""
+    logger = logging.getLogger("dsar")
+    handler = next((h for h in logger.handlers if h.get_name() == HANDLER), None)
+    if handler is None and not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.set_name(HANDLER)
+        install(handler)  # a database error's message may quote a value: withheld
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    if handler is not None:
+        handler.setFormatter(formatter(log_format))
+    if log_format == "json":
+        _json_beyond_dsar()
+    for noisy in ("weasyprint", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _json_beyond_dsar() -> None:
+    # RQ adds its own text handlers to `rq.worker`, `rq.job` and `rq.scheduler` only when no
+    # ancestor has one: a handler on `rq` stops that (a worker builds the app before it
+    # starts working). `rq cron` makes its logger's handlers before it imports workers.cron,
+    # which builds the app: those are reformatted in place.
+    rq = logging.getLogger("rq")
+    if not rq.handlers:
+        handler = logging.StreamHandler()
+        install(handler)
+        rq.addHandler(handler)
+        rq.setLevel(logging.INFO)
+        rq.propagate = False
+    names = [n for n in logging.root.manager.loggerDict if n == "rq" or n.startswith("rq.")]
+    for name in names:
+        logger = logging.getLogger(name)
+        for handler in logger.handlers:
+            install(handler)
+            handler.setFormatter(OneJsonObject())
+        if logger.handlers and name != "rq":
+            logger.propagate = False  # its own handlers write it: not `rq`'s as well
+    root = logging.getLogger()
+    if not root.handlers:  # else Python's last resort prints other libraries' warnings as text
+        handler = logging.StreamHandler()
+        handler.setLevel(logging.WARNING)
+        install(handler)
+        handler.setFormatter(OneJsonObject())
+        root.addHandler(handler)

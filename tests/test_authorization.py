@@ -35,6 +35,10 @@ def everyone(*codes: int) -> dict[str, set[int]]:
 MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("static", "GET"): everyone(200),
     ("portal.home", "GET"): everyone(200),
+    # For machines: the load balancer's health check; the metrics are off (404) without a
+    # DSAR_METRICS_TOKEN, and a staff sign-in is no token (tests/test_observability.py).
+    ("ops.healthz", "GET"): everyone(200),
+    ("ops.metrics", "GET"): everyone(404),
     ("portal.new_request", "GET"): everyone(200),
     ("portal.new_request", "POST"): everyone(422),  # empty form: errors, nothing stored
     ("portal.choose_language", "GET"): everyone(400),  # no language named: said in words
@@ -167,6 +171,13 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
     ("staff.revoke_api_key", "POST"): ADMIN_POST,
     # The matrix runs in name order: the key is revoked by then, and rotating is refused.
     ("staff.rotate_api_key", "POST"): ADMIN_POST,
+    # Webhooks of the world's key: the page, an empty form (422), an endpoint that is not there.
+    ("staff.webhooks_page", "GET"): ADMIN_PAGE,
+    ("staff.add_webhook", "POST"): ADMIN_POST,
+    **{
+        (f"staff.{name}", "POST"): {**ADMIN_POST, "admin": {404}}
+        for name in ("webhook_active", "delete_webhook", "resend_webhook")
+    },
     **{
         (f"staff.{name}", "POST"): ACTORS
         for name in (
@@ -271,6 +282,8 @@ def url_for_rule(app: Flask, endpoint: str, world: dict[str, str]) -> str:
         "redaction_id": 1,
         "number": 1,
         "user_id": 1,
+        "endpoint_id": 1,
+        "delivery_id": 1,
     }
     return rule.build({k: values[k] for k in rule.arguments})[1]
 
