@@ -230,6 +230,9 @@ def test_officer_signs_in_and_sees_the_request_in_the_queue(page: Page, live_ser
     page.get_by_label("Email").fill(OFFICER[0])
     page.get_by_label("Password").fill(OFFICER[1])
     page.get_by_role("button", name="Sign in").click()
+    # Signed in, the officer lands on the staff home; the queue is one click away.
+    expect(page.get_by_role("heading", name=re.compile(r"^Home\b"))).to_be_visible()
+    page.get_by_role("link", name="Queue", exact=True).click()
     expect(page.get_by_role("heading", name="Requests by due date")).to_be_visible()
     row = page.locator("table.queue tbody tr", has_text=reference)
     expect(row).to_have_count(1)
@@ -329,6 +332,7 @@ def test_officer_filters_the_queue_approves_a_deletion_after_its_dry_run_and_see
     page.get_by_label("Email").fill(OFFICER[0])
     page.get_by_label("Password").fill(OFFICER[1])
     page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Queue", exact=True).click()
     expect(page.get_by_role("heading", name="Requests by due date")).to_be_visible()
     rows = page.locator("table.queue tbody tr")
     expect(rows.filter(has_text=reference)).to_have_count(1)

@@ -334,7 +334,7 @@ def test_the_production_commands_run_as_written(
         assert "POST /api/v1/requests" in log
         assert '"GET /r/' in log
         assert path.removeprefix("/r/") not in log  # the tracking token never
-        assert '"GET /staff/ HTTP' in log
+        assert '"GET /staff/queue HTTP' in log  # the search's words dropped
         assert "jane" not in log.lower()  # nor what anyone searched for
     except urllib.error.HTTPError as exc:
         pytest.fail(f"{exc.code} {exc.read()[:2000]!r}")

@@ -4,6 +4,7 @@ and what each system reported before)."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 
@@ -51,7 +52,7 @@ def test_an_officer_reopens_an_answered_request_and_a_new_answer_follows(
     reason = "The person says their help desk tickets from 2024 are missing."
     code, summary = post_reopen(client, req, reason=reason)
     assert code == 200 and 'id="confirm-button"' in summary
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", summary))
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", summary)))
     assert "Help desk (support tickets): searched again." in text
     assert "A new answer replaces the current one" in text
     assert "Your reason, kept in the request's history (the person is not sent it):" in text
